@@ -1,0 +1,28 @@
+//! Groups and their memberships.
+
+use crate::clock::Millis;
+use crate::ids::{GroupId, OrgId};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub id: GroupId,
+    pub org_id: OrgId,
+    /// Unique per org, case-insensitively.
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub version: i64,
+}
+
+/// A group list request.
+#[derive(Debug, Clone, Default)]
+pub struct GroupQuery {
+    /// Restrict to one org; `None` lists every org (instance tokens only).
+    pub org_id: Option<OrgId>,
+    /// Case-insensitive name prefix.
+    pub name_prefix: Option<String>,
+    /// Opaque cursor from a previous page.
+    pub after: Option<String>,
+    pub limit: u32,
+}

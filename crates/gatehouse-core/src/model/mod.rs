@@ -1,0 +1,15 @@
+//! Domain types: what Gatehouse stores and reasons about.
+
+mod api_token;
+mod audit;
+mod group;
+mod org;
+mod page;
+mod user;
+
+pub use api_token::{ApiToken, TokenScope};
+pub use audit::{AuditEvent, AuditQuery, Outcome};
+pub use group::{Group, GroupQuery};
+pub use org::Organization;
+pub use page::{Page, SortOrder};
+pub use user::{User, UserQuery, UserSort, UserStatus, LifecycleAction, StandardClaims};

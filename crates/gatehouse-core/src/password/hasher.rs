@@ -1,0 +1,280 @@
+//! [`PasswordHasher`]: argon2id hashing and verification of every stored
+//! format, run on tokio's blocking pool behind a semaphore.
+//!
+//! The semaphore bounds how many hashes run at once (argon2id at the OWASP
+//! parameters takes 19 MiB and tens of milliseconds each), so a burst of
+//! sign-ins queues instead of exhausting memory and the blocking pool. A permit
+//! travels with its job: dropping the caller's future does not release it
+//! before the work it admitted has finished.
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use argon2::PasswordHasher as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use tokio::sync::Semaphore;
+
+use super::format::{self, Parsed};
+use super::{MAX_PASSWORD_BYTES, PasswordError, StoredPassword};
+use crate::clock::{Rng, SystemRng};
+use crate::secret::Secret;
+
+/// Salt length for new hashes (the PHC and argon2 recommendation).
+const SALT_LEN: usize = 16;
+/// Output length for new hashes.
+const OUTPUT_LEN: usize = argon2::Params::DEFAULT_OUTPUT_LEN;
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Wrong password.
+    Mismatch,
+    /// Right password. `rehash` is a new argon2id hash with the current
+    /// parameters when the stored one is an imported format or argon2 with
+    /// other parameters; the caller should store it in place of the old one.
+    Match { rehash: Option<StoredPassword> },
+}
+
+impl Verification {
+    pub fn is_match(&self) -> bool {
+        matches!(self, Verification::Match { .. })
+    }
+}
+
+/// Hashes new passwords with argon2id and verifies any accepted stored hash.
+/// Cheap to clone: all clones share one semaphore.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    params: argon2::Params,
+    permits: Arc<Semaphore>,
+    max_concurrent: usize,
+    rng: Arc<dyn Rng>,
+    /// An argon2id hash with the current parameters that no password is known
+    /// to match, verified against when the account does not exist.
+    dummy: StoredPassword,
+}
+
+impl PasswordHasher {
+    /// OWASP Password Storage Cheat Sheet, argon2id, first option: 19 MiB.
+    pub const OWASP_M_KIB: u32 = 19_456;
+    /// OWASP: two passes.
+    pub const OWASP_T: u32 = 2;
+    /// OWASP: one lane.
+    pub const OWASP_P: u32 = 1;
+
+    /// argon2id at the OWASP parameters, at most `max_concurrent` hashes at a
+    /// time (at least one).
+    pub fn new(max_concurrent: usize) -> Self {
+        // argon2's defaults are exactly the OWASP parameters; the test
+        // `owasp_defaults_produce_expected_phc_prefix` pins that.
+        Self::build(argon2::Params::DEFAULT, max_concurrent)
+    }
+
+    /// argon2id with other parameters: cheap ones for tests, or stronger ones
+    /// where the hardware allows. `m_kib` is memory in KiB.
+    pub fn with_params(
+        m_kib: u32,
+        t: u32,
+        p: u32,
+        max_concurrent: usize,
+    ) -> Result<Self, PasswordError> {
+        let params = format::argon2_params(m_kib, t, p, OUTPUT_LEN).map_err(|e| match e {
+            PasswordError::UnsupportedHash(reason) => PasswordError::InvalidParams(reason),
+            other => other,
+        })?;
+        Ok(Self::build(params, max_concurrent))
+    }
+
+    /// Replaces the source of salts (the OS CSPRNG by default).
+    pub fn with_rng(self, rng: Arc<dyn Rng>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                params: self.inner.params.clone(),
+                permits: self.inner.permits.clone(),
+                max_concurrent: self.inner.max_concurrent,
+                rng,
+                dummy: self.inner.dummy.clone(),
+            }),
+        }
+    }
+
+    fn build(params: argon2::Params, max_concurrent: usize) -> Self {
+        let max_concurrent = max_concurrent.max(1);
+        let dummy = StoredPassword::from_stored(format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost(),
+            STANDARD_NO_PAD.encode(b"gatehouse-dummy!"),
+            STANDARD_NO_PAD.encode([0u8; OUTPUT_LEN]),
+        ));
+        Self {
+            inner: Arc::new(Inner {
+                params,
+                permits: Arc::new(Semaphore::new(max_concurrent)),
+                max_concurrent,
+                rng: Arc::new(SystemRng::new()),
+                dummy,
+            }),
+        }
+    }
+
+    /// Hashes a new password: argon2id v1.3, a fresh 16-byte salt, PHC string.
+    pub async fn hash(&self, password: &Secret) -> Result<StoredPassword, PasswordError> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(PasswordError::TooLong);
+        }
+        let password = password.clone();
+        self.run(move |inner| inner.hash(password.expose().as_bytes()))
+            .await?
+    }
+
+    /// Checks `password` against `stored`, whatever its format. A malformed
+    /// stored hash is an error, not a mismatch.
+    pub async fn verify(
+        &self,
+        password: &Secret,
+        stored: &StoredPassword,
+    ) -> Result<Verification, PasswordError> {
+        self.check(password, stored, true).await
+    }
+
+    /// Does the work of verifying an argon2id hash with the current parameters
+    /// and throws the answer away, so that signing in as an account that does
+    /// not exist takes as long as a wrong password for one that does.
+    pub async fn dummy_verify(&self, password: &Secret) {
+        let dummy = self.inner.dummy.clone();
+        // Nothing to report: the answer is meaningless and the work is the point.
+        let _ = self.check(password, &dummy, false).await;
+    }
+
+    /// Like [`Self::verify`] but never computes a replacement hash.
+    pub(super) async fn matches(
+        &self,
+        password: &Secret,
+        stored: &StoredPassword,
+    ) -> Result<bool, PasswordError> {
+        Ok(self.check(password, stored, false).await?.is_match())
+    }
+
+    async fn check(
+        &self,
+        password: &Secret,
+        stored: &StoredPassword,
+        rehash: bool,
+    ) -> Result<Verification, PasswordError> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            // No stored password is this long; refusing before any work keeps
+            // SHA-crypt (whose cost grows with length) from being a DoS lever.
+            return Ok(Verification::Mismatch);
+        }
+        let password = password.clone();
+        let stored = stored.clone();
+        self.run(move |inner| inner.check(password.expose().as_bytes(), &stored, rehash))
+            .await?
+    }
+
+    /// Runs `job` on the blocking pool once a permit is free; the permit is
+    /// released when the job ends, even if the caller has gone away.
+    async fn run<T, F>(&self, job: F) -> Result<T, PasswordError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> T + Send + 'static,
+    {
+        let permit = Arc::clone(&self.inner.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| PasswordError::Unavailable)?;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            job(&inner)
+        })
+        .await
+        .map_err(|_| PasswordError::Unavailable)
+    }
+}
+
+impl Inner {
+    fn hash(&self, password: &[u8]) -> Result<StoredPassword, PasswordError> {
+        let mut salt = [0u8; SALT_LEN];
+        self.rng.fill(&mut salt);
+        let phc = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            self.params.clone(),
+        )
+        .hash_password_with_salt(password, &salt)
+        .map_err(|_| PasswordError::Hashing)?;
+        Ok(StoredPassword::from_stored(phc.to_string()))
+    }
+
+    fn check(
+        &self,
+        password: &[u8],
+        stored: &StoredPassword,
+        rehash: bool,
+    ) -> Result<Verification, PasswordError> {
+        let parsed = Parsed::parse(stored.as_str())?;
+        if !parsed.verify(password)? {
+            return Ok(Verification::Mismatch);
+        }
+        let rehash = if rehash && parsed.needs_rehash(&self.params) {
+            Some(self.hash(password)?)
+        } else {
+            None
+        };
+        Ok(Verification::Match { rehash })
+    }
+}
+
+impl Default for PasswordHasher {
+    /// OWASP parameters, one concurrent hash per CPU.
+    fn default() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+    }
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("m_kib", &self.inner.params.m_cost())
+            .field("t", &self.inner.params.t_cost())
+            .field("p", &self.inner.params.p_cost())
+            .field("max_concurrent", &self.inner.max_concurrent)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// If the dummy hash failed to parse, `dummy_verify` would return at once
+    /// and unknown accounts would answer faster than known ones.
+    #[test]
+    fn dummy_hash_is_a_full_cost_current_argon2id_hash() {
+        for hasher in [
+            PasswordHasher::new(1),
+            PasswordHasher::with_params(128, 3, 2, 1).unwrap(),
+        ] {
+            let parsed = Parsed::parse(hasher.inner.dummy.as_str()).unwrap();
+            assert!(!parsed.needs_rehash(&hasher.inner.params));
+            assert!(!parsed.verify(b"").unwrap());
+        }
+    }
+
+    #[test]
+    fn zero_permits_is_raised_to_one() {
+        let hasher = PasswordHasher::new(0);
+        assert_eq!(hasher.inner.permits.available_permits(), 1);
+        assert!(format!("{hasher:?}").contains("max_concurrent: 1"));
+    }
+}

@@ -1,0 +1,163 @@
+//! Core services: the "decide" step of every request. Handlers call these with a
+//! proven principal and a request context; these call the store, the clock, the
+//! RNG and the password hasher, and write audit events with every change.
+
+mod admin_auth;
+mod api_tokens;
+pub mod audit;
+mod groups;
+mod orgs;
+pub mod principal;
+pub mod profile;
+mod setup;
+mod users;
+
+use std::sync::Arc;
+
+pub use admin_auth::AdminAuth;
+pub use api_tokens::{ApiTokens, NewApiToken};
+pub use groups::{Groups, NewGroup};
+pub use orgs::{NewOrg, Orgs};
+pub use principal::{AdminPrincipal, RequestContext};
+pub use profile::UserProfile;
+pub use setup::{Setup, SetupResult};
+pub use users::{NewUser, Users};
+
+use crate::clock::{Clock, Rng};
+use crate::crypto::MasterKey;
+use crate::error::{Error, Result};
+use crate::ids::OrgId;
+use crate::model::Organization;
+use crate::password::{PasswordHasher, PasswordPolicy};
+use crate::secret::{Secret, TokenHash};
+use crate::store::Store;
+
+/// Start-up settings the services need.
+#[derive(Debug, Clone)]
+pub struct ServicesConfig {
+    /// `GATEHOUSE_BOOTSTRAP_TOKEN`: a value accepted as an instance admin bearer token.
+    pub bootstrap_token: Option<Secret>,
+    /// How many password hashes may run at once (each takes ~19 MiB and one core).
+    pub hash_concurrency: usize,
+    /// The externally visible base URL, without a trailing slash.
+    pub public_url: String,
+}
+
+/// What every service holds: the store and the injected clock, RNG and hasher.
+#[derive(Debug, Clone)]
+pub(crate) struct Deps {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Rng>,
+    pub hasher: PasswordHasher,
+}
+
+impl std::fmt::Debug for dyn Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+/// Every core service of one node.
+#[derive(Debug)]
+pub struct Services {
+    pub orgs: Orgs,
+    pub users: Users,
+    pub groups: Groups,
+    pub api_tokens: ApiTokens,
+    pub admin_auth: AdminAuth,
+    pub setup: Setup,
+    store: Arc<dyn Store>,
+    master_key: MasterKey,
+    public_url: String,
+}
+
+const MASTER_KEY_CHECK: &str = "master_key_check";
+
+impl Services {
+    /// Wires the services, refuses a master key that does not open this database,
+    /// and makes sure the default org exists.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        master_key: MasterKey,
+        config: ServicesConfig,
+    ) -> Result<Arc<Self>> {
+        let hasher = PasswordHasher::new(config.hash_concurrency.max(1));
+        Self::with_hasher(store, clock, rng, master_key, config, hasher).await
+    }
+
+    /// As [`Services::start`] with a given hasher (tests use cheap parameters).
+    pub async fn with_hasher(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        master_key: MasterKey,
+        config: ServicesConfig,
+        hasher: PasswordHasher,
+    ) -> Result<Arc<Self>> {
+        check_master_key(store.as_ref(), &master_key).await?;
+        let now = clock.now_millis();
+        store
+            .ensure_org(&Organization {
+                id: OrgId::DEFAULT,
+                slug: "default".into(),
+                name: "Default".into(),
+                domains: Vec::new(),
+                profile_schema: None,
+                password_policy: PasswordPolicy::default(),
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            })
+            .await?;
+        let deps = Deps { store: store.clone(), clock, rng, hasher };
+        let bootstrap = config.bootstrap_token.as_ref().map(|t| TokenHash::of(t.expose()));
+        Ok(Arc::new(Self {
+            orgs: Orgs::new(deps.clone()),
+            users: Users::new(deps.clone()),
+            groups: Groups::new(deps.clone()),
+            api_tokens: ApiTokens::new(deps.clone()),
+            admin_auth: AdminAuth::new(deps.clone(), bootstrap.clone()),
+            setup: Setup::new(deps, bootstrap.is_some()),
+            store,
+            master_key,
+            public_url: config.public_url,
+        }))
+    }
+
+    /// Readiness: one round trip to the database.
+    pub async fn ready(&self) -> Result<()> {
+        self.store.ping().await.map_err(Error::Store)
+    }
+
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+}
+
+/// Stores a check value sealed under the key on first start; on later starts the
+/// key must open it, so a wrong key is refused before it can write unreadable data.
+async fn check_master_key(store: &dyn Store, key: &MasterKey) -> Result<()> {
+    match store.get_meta(MASTER_KEY_CHECK).await? {
+        Some(sealed) if key.verifies(&sealed) => Ok(()),
+        Some(_) => Err(Error::Internal(
+            "the master key does not open this database's encrypted data (wrong GATEHOUSE_MASTER_KEY?)".into(),
+        )),
+        None => {
+            if !store.put_meta_if_absent(MASTER_KEY_CHECK, &key.check_value()).await? {
+                // Another node stored its check value first; it must match ours.
+                let stored = store.get_meta(MASTER_KEY_CHECK).await?.unwrap_or_default();
+                if !key.verifies(&stored) {
+                    return Err(Error::Internal("the master key differs from the other nodes' key".into()));
+                }
+            }
+            Ok(())
+        }
+    }
+}

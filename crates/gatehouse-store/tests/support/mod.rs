@@ -1,0 +1,255 @@
+//! Test databases and fixtures for the conformance suite.
+//!
+//! [`TestDb`] opens a fresh store per test: a SQLite file in its own temp dir,
+//! or a PostgreSQL database `gh_test_<pid>_<n>_<nanos>` created on the server
+//! `GATEHOUSE_TEST_POSTGRES_URL` names and dropped (forcefully, best-effort)
+//! when the `TestDb` goes out of scope, even if the test failed. Tests therefore
+//! run in parallel with no shared state.
+//!
+//! [`Fx`] builds domain values with a fake clock that moves one millisecond per
+//! generated id, so ids (UUIDv7) sort in creation order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gatehouse_core::clock::{Clock, FakeClock, Millis, Rng, SystemRng};
+use gatehouse_core::ids::{ApiTokenId, AuditEventId, GroupId, OrgId, UserId};
+use gatehouse_core::model::{
+    ApiToken, AuditEvent, Group, Organization, Outcome, StandardClaims, TokenScope, User,
+    UserStatus,
+};
+use gatehouse_core::password::PasswordPolicy;
+use gatehouse_core::secret::TokenHash;
+use gatehouse_core::store::Store;
+use gatehouse_store::{ConnectOptions, connect};
+use sqlx::Connection as _;
+
+pub const POSTGRES_URL_VAR: &str = "GATEHOUSE_TEST_POSTGRES_URL";
+
+pub struct TestDb {
+    pub store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<PgDatabase>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+        let store = connect(
+            &url,
+            ConnectOptions {
+                max_connections: 4,
+                ..ConnectOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        Self {
+            store,
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    /// `None` when `GATEHOUSE_TEST_POSTGRES_URL` is unset: the caller skips silently.
+    pub async fn postgres() -> Option<Self> {
+        let admin_url = std::env::var(POSTGRES_URL_VAR)
+            .ok()
+            .filter(|url| !url.is_empty())?;
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        #[allow(clippy::disallowed_methods)] // only for a unique database name
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "gh_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            nanos
+        );
+
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let guard = PgDatabase {
+            admin_url: admin_url.clone(),
+            name: name.clone(),
+        };
+
+        let mut url = url::Url::parse(&admin_url).unwrap();
+        url.set_path(&format!("/{name}"));
+        let store = connect(
+            url.as_str(),
+            ConnectOptions {
+                max_connections: 4,
+                ..ConnectOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        Some(Self {
+            store,
+            _dir: None,
+            postgres: Some(guard),
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Drop the database after the store's connections are gone (FORCE ends any left).
+        drop(self.postgres.take());
+    }
+}
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async move {
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut admin)
+                    .await
+                    .ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// Builds fixtures.
+pub struct Fx {
+    clock: FakeClock,
+    rng: SystemRng,
+}
+
+impl Fx {
+    pub fn new() -> Self {
+        Self {
+            clock: FakeClock::at(1_700_000_000_000),
+            rng: SystemRng::new(),
+        }
+    }
+
+    /// Now, then one millisecond later for the next caller.
+    pub fn now(&self) -> Millis {
+        let now = self.clock.now_millis();
+        self.clock.set(now + 1);
+        now
+    }
+
+    fn tick(&self) -> &FakeClock {
+        self.now();
+        &self.clock
+    }
+
+    pub fn org(&self, slug: &str) -> Organization {
+        let now = self.now();
+        Organization {
+            id: OrgId::generate(self.tick(), &self.rng),
+            slug: slug.to_owned(),
+            name: format!("{slug} Inc."),
+            domains: Vec::new(),
+            profile_schema: None,
+            password_policy: PasswordPolicy::default(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// Creates an org and returns its id.
+    pub async fn seed_org(&self, store: &dyn Store, slug: &str) -> OrgId {
+        let org = self.org(slug);
+        store
+            .create_org(&org, &self.audit("org.create", &org.id.to_string()))
+            .await
+            .unwrap();
+        org.id
+    }
+
+    pub fn user(&self, org: OrgId, username: &str, email: Option<&str>) -> User {
+        let now = self.now();
+        User {
+            id: UserId::generate(self.tick(), &self.rng),
+            org_id: org,
+            username: username.to_owned(),
+            email: email.map(str::to_owned),
+            email_verified: email.is_some(),
+            claims: StandardClaims {
+                name: Some(format!("{username} Example")),
+                ..StandardClaims::default()
+            },
+            attributes: serde_json::Map::new(),
+            status: UserStatus::Active,
+            created_at: now,
+            updated_at: now,
+            status_changed_at: now,
+            last_login_at: None,
+            version: 1,
+        }
+    }
+
+    pub fn group(&self, org: OrgId, name: &str) -> Group {
+        let now = self.now();
+        Group {
+            id: GroupId::generate(self.tick(), &self.rng),
+            org_id: org,
+            name: name.to_owned(),
+            description: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    pub fn token(&self, scope: TokenScope, name: &str) -> ApiToken {
+        let secret = self.rng.token(32);
+        ApiToken {
+            id: ApiTokenId::generate(self.tick(), &self.rng),
+            name: name.to_owned(),
+            scope,
+            hash: TokenHash::of(&secret),
+            prefix: secret.chars().take(8).collect(),
+            created_at: self.now(),
+            expires_at: None,
+            revoked_at: None,
+            created_by: "bootstrap".to_owned(),
+        }
+    }
+
+    pub fn audit(&self, action: &str, target: &str) -> AuditEvent {
+        AuditEvent {
+            id: AuditEventId::generate(self.tick(), &self.rng),
+            at: self.now(),
+            actor: "system".to_owned(),
+            action: action.to_owned(),
+            target_type: action.split('.').next().unwrap_or("unknown").to_owned(),
+            target_id: Some(target.to_owned()),
+            org_id: None,
+            outcome: Outcome::Success,
+            ip: None,
+            user_agent: None,
+            request_id: Some("req-1".to_owned()),
+            details: serde_json::json!({}),
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! An in-process Gatehouse for tests: [`TestServer`] runs the real HTTP stack
+//! on `127.0.0.1:0` over a fresh database (a temporary SQLite file, or a new
+//! PostgreSQL database when `GATEHOUSE_TEST_POSTGRES_URL` is set), with a
+//! [`FakeClock`], cheap password hashing and a known bootstrap admin token.
+//!
+//! Each test starts its own server, so tests run in parallel with no fixed
+//! ports, no shared state and no order. The server stops when the value drops.
+//!
+//! This crate is test support: constructors panic with a message instead of
+//! returning errors, so a test reads `let server = TestServer::start().await;`.
+//! The `try_` variants return the error instead.
+
+#![allow(clippy::panic)]
+
+pub mod postgres;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use gatehouse_core::clock::{FakeClock, Rng, SystemRng};
+use gatehouse_core::crypto::MasterKey;
+use gatehouse_core::password::PasswordHasher;
+use gatehouse_core::secret::Secret;
+use gatehouse_core::services::{Services, ServicesConfig};
+use gatehouse_web::{Cidr, WebConfig};
+use reqwest::{Method, RequestBuilder};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use postgres::{POSTGRES_URL_VAR, TestDatabase};
+
+/// The bootstrap admin token every [`TestServer`] accepts (unless started without one).
+pub const BOOTSTRAP_TOKEN: &str = "gh-test-bootstrap-0123456789abcdef";
+
+/// Where the clock of a new server starts: 2023-11-14T22:13:20Z.
+pub const START_MILLIS: i64 = 1_700_000_000_000;
+
+/// Which database a [`TestServer`] runs on.
+#[derive(Debug, Clone, Default)]
+pub enum TestDb {
+    /// A SQLite file in a temporary directory.
+    #[default]
+    Sqlite,
+    /// A fresh database on the PostgreSQL server this URL names.
+    Postgres { server_url: String },
+}
+
+/// How to start a [`TestServer`].
+#[derive(Debug, Clone)]
+pub struct TestOptions {
+    pub db: TestDb,
+    /// `GATEHOUSE_BOOTSTRAP_TOKEN`; `None` starts like a fresh install (setup link flow).
+    pub bootstrap_token: Option<String>,
+    pub body_limit_bytes: usize,
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self {
+            db: TestDb::Sqlite,
+            bootstrap_token: Some(BOOTSTRAP_TOKEN.to_owned()),
+            body_limit_bytes: gatehouse_web::DEFAULT_BODY_LIMIT,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl TestOptions {
+    /// No bootstrap token: the database starts empty and `services.setup` issues a link.
+    pub fn without_bootstrap_token(mut self) -> Self {
+        self.bootstrap_token = None;
+        self
+    }
+}
+
+/// A running Gatehouse, its services and a client for it.
+#[derive(Debug)]
+pub struct TestServer {
+    /// The server's clock; advance it to expire tokens without sleeping.
+    pub clock: FakeClock,
+    /// The services behind the HTTP surface, for setup steps HTTP cannot reach.
+    pub services: Arc<Services>,
+    addr: SocketAddr,
+    client: reqwest::Client,
+    admin_token: Option<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+    // Dropped after the server task is stopped (field order is drop order).
+    _database: Option<TestDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// A server on a temporary SQLite database with the bootstrap token [`BOOTSTRAP_TOKEN`].
+    pub async fn start() -> Self {
+        Self::start_with(TestOptions::default()).await
+    }
+
+    /// A server with `options`. Panics when it cannot start.
+    pub async fn start_with(options: TestOptions) -> Self {
+        match Self::try_start_with(options).await {
+            Ok(server) => server,
+            Err(e) => panic!("test server failed to start: {e:#}"),
+        }
+    }
+
+    /// A server on a fresh PostgreSQL database, when `GATEHOUSE_TEST_POSTGRES_URL`
+    /// is set; `None` otherwise (the test should then return early).
+    pub async fn start_postgres() -> Option<Self> {
+        let server_url = std::env::var(POSTGRES_URL_VAR).ok().filter(|u| !u.is_empty())?;
+        Some(Self::start_with(TestOptions { db: TestDb::Postgres { server_url }, ..TestOptions::default() }).await)
+    }
+
+    /// As [`TestServer::start_with`], returning the error instead of panicking.
+    pub async fn try_start_with(options: TestOptions) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir().context("creating a temporary directory")?;
+        let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
+        let (database, url) = match &options.db {
+            TestDb::Sqlite => (None, format!("sqlite://{}?mode=rwc", dir.path().join("gh.db").display())),
+            TestDb::Postgres { server_url } => {
+                let mut suffix = [0u8; 8];
+                rng.fill(&mut suffix);
+                let db = TestDatabase::create(server_url, &gatehouse_core::secret::hex(&suffix))?;
+                let url = db.url().to_owned();
+                (Some(db), url)
+            }
+        };
+        let store = gatehouse_store::connect(&url, gatehouse_store::ConnectOptions::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("opening the test database: {e}"))?;
+        let clock = FakeClock::at(START_MILLIS);
+        let hasher = PasswordHasher::with_params(256, 1, 1, 4).map_err(|e| anyhow::anyhow!("test hasher: {e}"))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding 127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let public_url = format!("http://{addr}");
+        let config = ServicesConfig {
+            bootstrap_token: options.bootstrap_token.clone().map(Secret::new),
+            hash_concurrency: 4,
+            public_url: public_url.clone(),
+        };
+        let services = Services::with_hasher(
+            store,
+            Arc::new(clock.clone()),
+            rng.clone(),
+            MasterKey::generate(rng.as_ref()),
+            config,
+            hasher,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("starting services: {e}"))?;
+        let web = WebConfig {
+            public_url,
+            trusted_proxies: options.trusted_proxies.clone(),
+            body_limit_bytes: options.body_limit_bytes,
+        };
+        let app = gatehouse_web::router(services.clone(), web).into_make_service_with_connect_info::<SocketAddr>();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "test server stopped with an error");
+            }
+        });
+        let client = reqwest::Client::builder().no_proxy().build().context("building the HTTP client")?;
+        Ok(Self {
+            clock,
+            services,
+            addr,
+            client,
+            admin_token: options.bootstrap_token,
+            shutdown: Some(shutdown),
+            task,
+            _database: database,
+            _dir: dir,
+        })
+    }
+
+    /// The server's socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The absolute URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A plain HTTP client (no credentials, no proxy).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The bootstrap admin token. Panics for a server started without one.
+    pub fn admin_token(&self) -> &str {
+        match &self.admin_token {
+            Some(token) => token,
+            None => panic!("this test server was started without a bootstrap token"),
+        }
+    }
+
+    /// Requests authenticated with the bootstrap admin token.
+    pub fn admin(&self) -> Authed<'_> {
+        Authed { server: self, token: self.admin_token().to_owned() }
+    }
+
+    /// Requests authenticated with `token`.
+    pub fn with_token(&self, token: &str) -> Authed<'_> {
+        Authed { server: self, token: token.to_owned() }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.task.abort();
+    }
+}
+
+
+/// Request builders carrying `Authorization: Bearer <token>`.
+#[derive(Debug)]
+pub struct Authed<'a> {
+    server: &'a TestServer,
+    token: String,
+}
+
+impl Authed<'_> {
+    /// A request with any method.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.server.client.request(method, self.server.url(path)).bearer_auth(&self.token)
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.request(Method::POST, path)
+    }
+
+    pub fn put(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PUT, path)
+    }
+
+    pub fn patch(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PATCH, path)
+    }
+
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.request(Method::DELETE, path)
+    }
+
+    /// POSTs `body` as JSON and returns the created resource; panics unless the answer is 201.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let response = match self.post(path).json(&body).send().await {
+            Ok(r) => r,
+            Err(e) => panic!("POST {path}: {e}"),
+        };
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if status != reqwest::StatusCode::CREATED {
+            panic!("POST {path} answered {status}: {text}");
+        }
+        match serde_json::from_str(&text) {
+            Ok(value) => value,
+            Err(e) => panic!("POST {path} answered non-JSON ({e}): {text}"),
+        }
+    }
+
+    /// Creates an org with this slug (and name).
+    pub async fn create_org(&self, slug: &str) -> Value {
+        self.create("/api/v1/orgs", serde_json::json!({ "slug": slug, "name": slug })).await
+    }
+
+    /// Creates a user `username` with e-mail `<username>@example.com`, in `org` when given.
+    pub async fn create_user(&self, username: &str, org: Option<&str>) -> Value {
+        let mut body = serde_json::json!({ "username": username, "email": format!("{username}@example.com") });
+        if let Some(org) = org {
+            body["org_id"] = Value::String(org.to_owned());
+        }
+        self.create("/api/v1/users", body).await
+    }
+
+    /// Creates an API token (scoped to `org` when given) and returns its secret.
+    pub async fn create_token(&self, name: &str, org: Option<&str>) -> String {
+        let mut body = serde_json::json!({ "name": name });
+        if let Some(org) = org {
+            body["org_id"] = Value::String(org.to_owned());
+        }
+        let created = self.create("/api/v1/api-tokens", body).await;
+        match created["token"].as_str() {
+            Some(token) => token.to_owned(),
+            None => panic!("no token in {created}"),
+        }
+    }
+}

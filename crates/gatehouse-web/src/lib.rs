@@ -1,0 +1,97 @@
+//! Gatehouse's HTTP surfaces: the admin API (`/api/v1`), its OpenAPI document,
+//! the health probes and the one-time setup page, as one axum [`Router`].
+//!
+//! This crate renders; it does not decide. Handlers parse the request with
+//! extractors ([`extract`]: who is calling, the audit context, the body), call
+//! one core service, and render the result or the error ([`problem`]). It holds
+//! no domain logic and knows no SQL.
+//!
+//! Every response carries `X-Request-Id` ([`request_id`]) and
+//! `X-Content-Type-Options: nosniff`; API responses are `Cache-Control: no-store`.
+//! Errors are RFC 9457 problem details, including the ones produced by layers
+//! (body limit, unknown route, wrong method, panics).
+
+pub mod api;
+pub mod client_ip;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod problem;
+pub mod request_id;
+pub mod rfc3339;
+mod security_headers;
+pub mod setup;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use gatehouse_core::clock::SystemRng;
+use gatehouse_core::services::Services;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use client_ip::{Cidr, CidrParseError};
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The externally visible base URL (`https://id.example.com`), used for
+    /// `Location`, `Link` and the URLs shown on pages. No trailing slash needed.
+    pub public_url: String,
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
+    pub trusted_proxies: Vec<Cidr>,
+    /// Largest request body accepted; larger ones get 413.
+    pub body_limit_bytes: usize,
+}
+
+/// 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            trusted_proxies: Vec::new(),
+            body_limit_bytes: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub services: Arc<Services>,
+    pub config: Arc<WebConfig>,
+    /// The OpenAPI document, rendered once.
+    openapi: Bytes,
+}
+
+/// The whole HTTP surface. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so client IPs are known.
+pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
+    let body_limit = config.body_limit_bytes;
+    let state = AppState { services, config: Arc::new(config), openapi: Bytes::from(openapi::to_pretty_json()) };
+    let ids = request_id::IdSource(Arc::new(SystemRng::new()));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/api/openapi.json", get(openapi::serve))
+        .merge(api::routes())
+        .merge(setup::routes())
+        .fallback(problem::no_route)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(ids, request_id::propagate))
+                .layer(axum::middleware::from_fn(security_headers::apply))
+                .layer(axum::middleware::from_fn(problem::fill_bare_errors))
+                .layer(CatchPanicLayer::custom(problem::panic_response))
+                .layer(RequestBodyLimitLayer::new(body_limit))
+                .layer(DefaultBodyLimit::max(body_limit)),
+        )
+}
