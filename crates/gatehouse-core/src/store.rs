@@ -8,6 +8,8 @@
 //! - `update_*` succeeds only when the stored `version` equals the given one and
 //!   then stores `version + 1`; otherwise `StoreError::VersionConflict`.
 //! - Lists are keyset-paginated: a cursor continues exactly after the last item.
+//! - A call that changes nothing (it returns `false`: absent, already a member, already
+//!   revoked) commits nothing and writes no audit event.
 
 use async_trait::async_trait;
 

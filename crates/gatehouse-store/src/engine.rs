@@ -5,7 +5,7 @@
 //! wrapped in a [`Stmt`]. The business logic in the trait implementations is
 //! written once, generic over [`Engine`]; an engine only knows how to run a
 //! `Stmt` on its connection and how to read a column out of its row type
-//! ([`Record`]). Both engines get that from the same [`engine!`] expansion, so
+//! ([`Record`]). Both engines get that from the same `engine!` expansion, so
 //! the only per-engine facts are the type names and the statement that opens a
 //! write transaction.
 //!

@@ -37,6 +37,8 @@ mod sqlite;
 mod store;
 mod user;
 
+pub mod scratch;
+
 /// How [`connect`] opens the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
@@ -58,22 +60,22 @@ impl Default for ConnectOptions {
     }
 }
 
-/// The database engines Gatehouse runs on.
+/// The database engines Gatehouse runs on; private so that no caller can branch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
+enum Scheme {
     Sqlite,
     Postgres,
 }
 
-impl Engine {
+impl Scheme {
     /// The engine a database URL names by its scheme.
-    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+    fn of_url(url: &str) -> Result<Self, StoreError> {
         let scheme = url
             .split_once(':')
             .map(|(scheme, _)| scheme.to_ascii_lowercase());
         match scheme.as_deref() {
-            Some("sqlite") => Ok(Engine::Sqlite),
-            Some("postgres" | "postgresql") => Ok(Engine::Postgres),
+            Some("sqlite") => Ok(Scheme::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Scheme::Postgres),
             // Name the scheme only: the rest of a URL may carry a password.
             Some(other) => Err(StoreError::Backend(format!(
                 "unsupported database URL scheme {other:?}: expected sqlite:, postgres: or postgresql:"
@@ -89,9 +91,9 @@ impl Engine {
 /// chosen here, once, from the URL scheme. With `options.migrate` pending
 /// migrations are applied first.
 pub async fn connect(url: &str, options: ConnectOptions) -> Result<Arc<dyn Store>, StoreError> {
-    let store: Arc<dyn Store> = match Engine::of_url(url)? {
-        Engine::Sqlite => Arc::new(sqlite::open(url, &options).await?),
-        Engine::Postgres => Arc::new(postgres::open(url, &options).await?),
+    let store: Arc<dyn Store> = match Scheme::of_url(url)? {
+        Scheme::Sqlite => Arc::new(sqlite::open(url, &options).await?),
+        Scheme::Postgres => Arc::new(postgres::open(url, &options).await?),
     };
     tracing::debug!(migrated = options.migrate, "store connected");
     Ok(store)
@@ -100,9 +102,9 @@ pub async fn connect(url: &str, options: ConnectOptions) -> Result<Arc<dyn Store
 /// Applies pending migrations to the database `url` names and closes it
 /// (`gatehouse migrate`). A SQLite file is created when missing.
 pub async fn migrate(url: &str) -> Result<(), StoreError> {
-    match Engine::of_url(url)? {
-        Engine::Sqlite => sqlite::migrate(url).await,
-        Engine::Postgres => postgres::migrate(url).await,
+    match Scheme::of_url(url)? {
+        Scheme::Sqlite => sqlite::migrate(url).await,
+        Scheme::Postgres => postgres::migrate(url).await,
     }
 }
 

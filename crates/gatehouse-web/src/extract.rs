@@ -134,9 +134,14 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Parses a JSON document (syntax errors are 400) and then decodes it into `T`
-/// (shape errors are 422 with the field's path).
+/// (shape errors are 422 with the field's path). Every request body of the API
+/// is a JSON object; anything else is refused before serde, which would
+/// otherwise read a struct from an array of its fields in order.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::Malformed(syntax_message(&e)))?;
+    if !value.is_object() {
+        return Err(Error::invalid("", "invalid_type", "the body must be a JSON object").into());
+    }
     decode_value(value).map_err(ApiError::from)
 }
 
@@ -350,6 +355,7 @@ mod tests {
         assert_eq!(field(r#"{"name":"a","inner":{"flag":1}}"#).0, "inner/flag");
         assert_eq!(field(r#"{"name":"a","inner":{"flag":true,"x":1}}"#).0, "inner/x");
         assert_eq!(field(r#"[1]"#).1, "invalid_type");
+        assert_eq!(field(r#"["a", 1]"#), ("".into(), "invalid_type".into(), "the body must be a JSON object".into()));
     }
 
     #[test]

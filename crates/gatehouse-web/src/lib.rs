@@ -75,8 +75,7 @@ pub struct AppState {
 pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
     let body_limit = config.body_limit_bytes;
     let state = AppState { services, config: Arc::new(config), openapi: Bytes::from(openapi::to_pretty_json()) };
-    let ids = request_id::IdSource(Arc::new(SystemRng::new()));
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/api/openapi.json", get(openapi::serve))
@@ -84,14 +83,50 @@ pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
         .merge(setup::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
-        .with_state(state)
-        .layer(
-            ServiceBuilder::new()
-                .layer(axum::middleware::from_fn_with_state(ids, request_id::propagate))
-                .layer(axum::middleware::from_fn(security_headers::apply))
-                .layer(axum::middleware::from_fn(problem::fill_bare_errors))
-                .layer(CatchPanicLayer::custom(problem::panic_response))
-                .layer(RequestBodyLimitLayer::new(body_limit))
-                .layer(DefaultBodyLimit::max(body_limit)),
-        )
+        .with_state(state);
+    with_layers(routes, body_limit)
+}
+
+/// The layers around every route, outermost first: request id and its log
+/// span, security headers, problem bodies for bare errors, panic catching,
+/// body limits.
+fn with_layers(routes: Router, body_limit: usize) -> Router {
+    let ids = request_id::IdSource(Arc::new(SystemRng::new()));
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(ids, request_id::propagate))
+            .layer(axum::middleware::from_fn(security_headers::apply))
+            .layer(axum::middleware::from_fn(problem::fill_bare_errors))
+            .layer(CatchPanicLayer::custom(problem::panic_response))
+            .layer(RequestBodyLimitLayer::new(body_limit))
+            .layer(DefaultBodyLimit::max(body_limit)),
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    /// A panicking handler answers a bare 500 problem, still with a request id.
+    #[tokio::test]
+    async fn panics_become_bare_500_problems() {
+        async fn boom() -> &'static str {
+            panic!("secret detail")
+        }
+        let routes = Router::new().route("/boom", get(boom));
+        let response = with_layers(routes, 1024)
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()["content-type"], problem::PROBLEM_JSON);
+        assert!(response.headers().contains_key("x-request-id"));
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        assert_eq!(&body[..], br#"{"type":"about:blank","title":"Internal Server Error","status":500}"#);
+    }
 }

@@ -7,10 +7,15 @@ use anyhow::Context;
 use gatehouse_core::store::Store;
 use gatehouse_store::ConnectOptions;
 
+use crate::keyfile;
 use crate::settings::Settings;
 
-/// Applies pending migrations and returns.
+/// Applies pending migrations and returns (creating the data directory when the
+/// database is the default SQLite file in it).
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    if settings.database_in_data_dir {
+        keyfile::create_data_dir(&settings.data_dir)?;
+    }
     gatehouse_store::migrate(settings.database_url.expose())
         .await
         .context("cannot migrate the database")

@@ -75,6 +75,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// May hold a password, hence a [`Secret`].
     pub database_url: Secret,
+    /// Whether `database_url` is the default SQLite file inside `data_dir`.
+    pub database_in_data_dir: bool,
     /// The master key text and where it came from; `None` means `<data-dir>/master.key`.
     pub master_key: Option<(Secret, String)>,
     pub log_format: LogFormat,
@@ -397,13 +399,14 @@ pub fn resolve(inputs: &Inputs<'_>, read_file: ReadFile<'_>) -> Result<Resolved,
         .transpose()?
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
 
-    let database_url = match layers.secret("database_url", "database_url_file", read_file)? {
-        Some((origin, url)) => {
-            check_database_url(&url).map_err(|problem| SettingError::new(&origin, problem))?;
-            url
-        }
-        None => Secret::new(default_database_url(&data_dir)),
-    };
+    let (database_url, database_in_data_dir) =
+        match layers.secret("database_url", "database_url_file", read_file)? {
+            Some((origin, url)) => {
+                check_database_url(&url).map_err(|problem| SettingError::new(&origin, problem))?;
+                (url, false)
+            }
+            None => (Secret::new(default_database_url(&data_dir)), true),
+        };
 
     let master_key = layers
         .secret("master_key", "master_key_file", read_file)?
@@ -522,6 +525,7 @@ pub fn resolve(inputs: &Inputs<'_>, read_file: ReadFile<'_>) -> Result<Resolved,
             config_file: inputs.file.map(|f| f.path.to_path_buf()),
             data_dir,
             database_url,
+            database_in_data_dir,
             master_key,
             log_format,
             log_filter,

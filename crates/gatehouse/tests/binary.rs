@@ -177,7 +177,7 @@ async fn status(client: &reqwest::Client, url: &str, bearer: Option<&str>) -> Re
     Ok(request.send().await?.status().as_u16())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_first_start_prints_url_and_setup_link_and_stops_on_sigterm() -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let (_dir, data) = data_dir()?;
@@ -221,7 +221,7 @@ async fn serve_first_start_prints_url_and_setup_link_and_stops_on_sigterm() -> R
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_refuses_a_master_key_that_does_not_open_the_database() -> Result<()> {
     let (_dir, data) = data_dir()?;
     let first = Server::start(serve(&data))?;
@@ -243,7 +243,7 @@ async fn serve_refuses_a_master_key_that_does_not_open_the_database() -> Result<
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_bad_settings_exit_2_naming_the_setting() -> Result<()> {
     let (dir, data) = data_dir()?;
     let cases: Vec<(Command, &str)> = vec![
@@ -299,7 +299,7 @@ async fn serve_bad_settings_exit_2_naming_the_setting() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_bootstrap_token_is_an_admin_bearer_and_replaces_the_setup_link() -> Result<()> {
     let (dir, data) = data_dir()?;
     let token_file = dir.path().join("token");
@@ -330,7 +330,7 @@ async fn serve_bootstrap_token_is_an_admin_bearer_and_replaces_the_setup_link() 
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_commands_create_identities_the_server_then_serves() -> Result<()> {
     let (dir, data) = data_dir()?;
     let migrated = run(gatehouse(&data, &["migrate"]), "")?;
@@ -424,7 +424,7 @@ async fn admin_commands_create_identities_the_server_then_serves() -> Result<()>
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_with_tls_answers_https() -> Result<()> {
     let (_dir, data) = data_dir()?;
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");

@@ -51,10 +51,10 @@ impl ApiTokens {
             return Err(Error::invalid("expires_in", "invalid_value", "must be a positive number of seconds"));
         }
         let d = &self.deps;
-        if let TokenScope::Org(org) = scope {
-            if d.store.get_org(org).await?.is_none() {
-                return Err(Error::NotFound("org"));
-            }
+        if let TokenScope::Org(org) = scope
+            && d.store.get_org(org).await?.is_none()
+        {
+            return Err(Error::NotFound("org"));
         }
         let secret = Secret::new(format!("{TOKEN_PREFIX}{}", d.rng.token(TOKEN_BYTES)));
         let now = d.clock.now_millis();

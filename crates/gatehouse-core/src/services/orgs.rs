@@ -188,10 +188,10 @@ fn validated(mut org: Organization) -> Result<Organization> {
         }
     }
     org.domains = domains;
-    if let Some(schema) = &org.profile_schema {
-        if let Err(Error::Invalid(errs)) = check_schema(schema) {
-            errors.extend(errs);
-        }
+    if let Some(schema) = &org.profile_schema
+        && let Err(Error::Invalid(errs)) = check_schema(schema)
+    {
+        errors.extend(errs);
     }
     if org.password_policy.min_length < 1 || org.password_policy.min_length > org.password_policy.max_length {
         errors.push(FieldError::new("password_policy", "invalid_value", "min_length must be between 1 and max_length"));

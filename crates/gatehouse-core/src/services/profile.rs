@@ -95,7 +95,9 @@ impl UserProfile {
             }
         };
         let profile = Self { username, email, email_verified, claims, attributes };
-        errors.extend(profile.check_formats());
+        if errors.is_empty() {
+            errors = profile.check_formats();
+        }
         if errors.is_empty() { Ok(profile) } else { Err(Error::Invalid(errors)) }
     }
 
@@ -114,16 +116,15 @@ impl UserProfile {
                 "must not contain control characters or surrounding spaces",
             ));
         }
-        if let Some(email) = &self.email {
-            if email.len() > MAX_EMAIL_BYTES || !email_address::EmailAddress::is_valid(email) || !email.contains('.')
-            {
-                errors.push(FieldError::new("email", "invalid_email", "is not a valid e-mail address"));
-            }
+        if let Some(email) = &self.email
+            && !is_email(email)
+        {
+            errors.push(FieldError::new("email", "invalid_email", "is not a valid e-mail address"));
         }
-        if let Some(date) = &self.claims.birthdate {
-            if !is_birthdate(date) {
-                errors.push(FieldError::new("birthdate", "invalid_format", "must be YYYY-MM-DD or YYYY"));
-            }
+        if let Some(date) = &self.claims.birthdate
+            && !is_birthdate(date)
+        {
+            errors.push(FieldError::new("birthdate", "invalid_format", "must be YYYY-MM-DD or YYYY"));
         }
         errors
     }
@@ -158,6 +159,13 @@ pub(crate) fn serde_message(e: &serde_json::Error) -> String {
         Some(i) => text[..i].to_owned(),
         None => text,
     }
+}
+
+/// An addr-spec with a dotted domain (RFC 5321 length limit); `user@localhost` is refused.
+fn is_email(email: &str) -> bool {
+    email.len() <= MAX_EMAIL_BYTES
+        && email_address::EmailAddress::is_valid(email)
+        && email.rsplit_once('@').is_some_and(|(_, domain)| domain.contains('.'))
 }
 
 fn is_birthdate(text: &str) -> bool {
@@ -233,7 +241,7 @@ mod tests {
     #[test]
     fn profile_rejects_bad_input_with_field_errors() {
         assert_eq!(codes(parse(json!({}))), ["username:required"]);
-        assert_eq!(codes(parse(json!({"username": 5}))), ["username:invalid_type", "username:required"]);
+        assert_eq!(codes(parse(json!({"username": 5}))), ["username:invalid_type"]);
         assert_eq!(codes(parse(json!({"username": "a", "email": "not-an-email"}))), ["email:invalid_email"]);
         assert_eq!(codes(parse(json!({"username": "a", "shoe_size": 44}))), [":invalid_field"]);
         assert_eq!(codes(parse(json!({"username": " a"}))), ["username:invalid_format"]);

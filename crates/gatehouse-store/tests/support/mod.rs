@@ -10,7 +10,6 @@
 //! generated id, so ids (UUIDv7) sort in creation order.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use gatehouse_core::clock::{Clock, FakeClock, Millis, Rng, SystemRng};
 use gatehouse_core::ids::{ApiTokenId, AuditEventId, GroupId, OrgId, UserId};
@@ -21,15 +20,13 @@ use gatehouse_core::model::{
 use gatehouse_core::password::PasswordPolicy;
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
+use gatehouse_store::scratch::ScratchDatabase;
 use gatehouse_store::{ConnectOptions, connect};
-use sqlx::Connection as _;
-
-pub const POSTGRES_URL_VAR: &str = "GATEHOUSE_TEST_POSTGRES_URL";
 
 pub struct TestDb {
     pub store: Arc<dyn Store>,
     _dir: Option<tempfile::TempDir>,
-    postgres: Option<PgDatabase>,
+    postgres: Option<ScratchDatabase>,
 }
 
 impl TestDb {
@@ -54,37 +51,10 @@ impl TestDb {
 
     /// `None` when `GATEHOUSE_TEST_POSTGRES_URL` is unset: the caller skips silently.
     pub async fn postgres() -> Option<Self> {
-        let admin_url = std::env::var(POSTGRES_URL_VAR)
-            .ok()
-            .filter(|url| !url.is_empty())?;
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        #[allow(clippy::disallowed_methods)] // only for a unique database name
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!(
-            "gh_test_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            nanos
-        );
-
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let guard = PgDatabase {
-            admin_url: admin_url.clone(),
-            name: name.clone(),
-        };
-
-        let mut url = url::Url::parse(&admin_url).unwrap();
-        url.set_path(&format!("/{name}"));
+        let server = ScratchDatabase::server_from_env()?;
+        let database = ScratchDatabase::create(&server, "gh_test").await.unwrap();
         let store = connect(
-            url.as_str(),
+            database.url(),
             ConnectOptions {
                 max_connections: 4,
                 ..ConnectOptions::default()
@@ -95,7 +65,7 @@ impl TestDb {
         Some(Self {
             store,
             _dir: None,
-            postgres: Some(guard),
+            postgres: Some(database),
         })
     }
 }
@@ -104,34 +74,6 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         // Drop the database after the store's connections are gone (FORCE ends any left).
         drop(self.postgres.take());
-    }
-}
-
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async move {
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut admin)
-                    .await
-                    .ok()?;
-                admin.close().await.ok()
-            })
-        })
-        .join();
     }
 }
 
