@@ -29,8 +29,16 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into(), message: message.into() }
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -71,7 +79,9 @@ impl Error {
     /// ("a user with this email already exists"), so the caller knows what to change.
     pub fn duplicate(kind: &str, e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(field) => Error::Conflict(format!("a {kind} with this {field} already exists")),
+            StoreError::Conflict(field) => {
+                Error::Conflict(format!("a {kind} with this {field} already exists"))
+            }
             other => other.into(),
         }
     }

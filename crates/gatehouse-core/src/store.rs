@@ -17,7 +17,8 @@ use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::ids::{ApiTokenId, GroupId, OrgId, UserId};
 use crate::model::{
-    ApiToken, AuditEvent, AuditQuery, Group, GroupQuery, Organization, Page, TokenScope, User, UserQuery,
+    ApiToken, AuditEvent, AuditQuery, Group, GroupQuery, Organization, Page, TokenScope, User,
+    UserQuery,
 };
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
@@ -35,7 +36,8 @@ pub trait OrgStore: Send + Sync {
     /// Orgs in id order.
     async fn list_orgs(&self, after: Option<&str>, limit: u32) -> StoreResult<Page<Organization>>;
     /// Replaces every field (domains included) when `org.version` is current; returns the stored org.
-    async fn update_org(&self, org: &Organization, audit: &AuditEvent) -> StoreResult<Organization>;
+    async fn update_org(&self, org: &Organization, audit: &AuditEvent)
+    -> StoreResult<Organization>;
     /// Deletes the org with its users, groups and tokens; `false` when absent.
     async fn delete_org(&self, id: OrgId, audit: &AuditEvent) -> StoreResult<bool>;
 }
@@ -43,7 +45,12 @@ pub trait OrgStore: Send + Sync {
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Creates the user with an optional password credential.
-    async fn create_user(&self, user: &User, password: Option<&StoredPassword>, audit: &AuditEvent) -> StoreResult<()>;
+    async fn create_user(
+        &self,
+        user: &User,
+        password: Option<&StoredPassword>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     async fn get_user(&self, id: UserId) -> StoreResult<Option<User>>;
     /// Case-insensitive lookup within one org.
     async fn find_user_by_email(&self, org: OrgId, email: &str) -> StoreResult<Option<User>>;
@@ -78,9 +85,20 @@ pub trait GroupStore: Send + Sync {
     async fn update_group(&self, group: &Group, audit: &AuditEvent) -> StoreResult<Group>;
     async fn delete_group(&self, id: GroupId, audit: &AuditEvent) -> StoreResult<bool>;
     /// Idempotent; `false` when the user was already a member.
-    async fn add_member(&self, group: GroupId, user: UserId, at: Millis, audit: &AuditEvent) -> StoreResult<bool>;
+    async fn add_member(
+        &self,
+        group: GroupId,
+        user: UserId,
+        at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
     /// `false` when the user was not a member.
-    async fn remove_member(&self, group: GroupId, user: UserId, audit: &AuditEvent) -> StoreResult<bool>;
+    async fn remove_member(
+        &self,
+        group: GroupId,
+        user: UserId,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
     /// Groups a user belongs to, by name.
     async fn groups_of_user(&self, user: UserId) -> StoreResult<Vec<Group>>;
 }
@@ -93,7 +111,12 @@ pub trait ApiTokenStore: Send + Sync {
     /// Tokens of one scope (`Some`) or all (`None`), newest first, revoked ones included.
     async fn list_api_tokens(&self, scope: Option<TokenScope>) -> StoreResult<Vec<ApiToken>>;
     /// Sets `revoked_at` once; `false` when absent or already revoked.
-    async fn revoke_api_token(&self, id: ApiTokenId, at: Millis, audit: &AuditEvent) -> StoreResult<bool>;
+    async fn revoke_api_token(
+        &self,
+        id: ApiTokenId,
+        at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -119,6 +142,12 @@ pub trait MetaStore: Send + Sync {
 }
 
 /// Everything a Gatehouse node stores. `Arc<dyn Store>` is what services hold.
-pub trait Store: OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore {}
+pub trait Store:
+    OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore
+{
+}
 
-impl<T> Store for T where T: OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore {}
+impl<T> Store for T where
+    T: OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore
+{
+}

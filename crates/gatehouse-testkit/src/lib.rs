@@ -12,8 +12,6 @@
 
 #![allow(clippy::panic)]
 
-pub mod postgres;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -29,7 +27,9 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use postgres::{POSTGRES_URL_VAR, TestDatabase};
+use gatehouse_store::scratch::ScratchDatabase;
+
+pub use gatehouse_store::scratch::POSTGRES_URL_VAR;
 
 /// The bootstrap admin token every [`TestServer`] accepts (unless started without one).
 pub const BOOTSTRAP_TOKEN: &str = "gh-test-bootstrap-0123456789abcdef";
@@ -89,7 +89,7 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     // Dropped after the server task is stopped (field order is drop order).
-    _database: Option<TestDatabase>,
+    _database: Option<ScratchDatabase>,
     _dir: tempfile::TempDir,
 }
 
@@ -110,8 +110,16 @@ impl TestServer {
     /// A server on a fresh PostgreSQL database, when `GATEHOUSE_TEST_POSTGRES_URL`
     /// is set; `None` otherwise (the test should then return early).
     pub async fn start_postgres() -> Option<Self> {
-        let server_url = std::env::var(POSTGRES_URL_VAR).ok().filter(|u| !u.is_empty())?;
-        Some(Self::start_with(TestOptions { db: TestDb::Postgres { server_url }, ..TestOptions::default() }).await)
+        let server_url = std::env::var(POSTGRES_URL_VAR)
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        Some(
+            Self::start_with(TestOptions {
+                db: TestDb::Postgres { server_url },
+                ..TestOptions::default()
+            })
+            .await,
+        )
     }
 
     /// As [`TestServer::start_with`], returning the error instead of panicking.
@@ -119,11 +127,14 @@ impl TestServer {
         let dir = tempfile::tempdir().context("creating a temporary directory")?;
         let rng: Arc<dyn Rng> = Arc::new(SystemRng::new());
         let (database, url) = match &options.db {
-            TestDb::Sqlite => (None, format!("sqlite://{}?mode=rwc", dir.path().join("gh.db").display())),
+            TestDb::Sqlite => (
+                None,
+                format!("sqlite://{}?mode=rwc", dir.path().join("gh.db").display()),
+            ),
             TestDb::Postgres { server_url } => {
-                let mut suffix = [0u8; 8];
-                rng.fill(&mut suffix);
-                let db = TestDatabase::create(server_url, &gatehouse_core::secret::hex(&suffix))?;
+                let db = ScratchDatabase::create(server_url, "gh_web")
+                    .await
+                    .map_err(|e| anyhow::anyhow!("creating a PostgreSQL test database: {e}"))?;
                 let url = db.url().to_owned();
                 (Some(db), url)
             }
@@ -132,8 +143,11 @@ impl TestServer {
             .await
             .map_err(|e| anyhow::anyhow!("opening the test database: {e}"))?;
         let clock = FakeClock::at(START_MILLIS);
-        let hasher = PasswordHasher::with_params(256, 1, 1, 4).map_err(|e| anyhow::anyhow!("test hasher: {e}"))?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding 127.0.0.1:0")?;
+        let hasher = PasswordHasher::with_params(256, 1, 1, 4)
+            .map_err(|e| anyhow::anyhow!("test hasher: {e}"))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding 127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let public_url = format!("http://{addr}");
         let config = ServicesConfig {
@@ -156,7 +170,8 @@ impl TestServer {
             trusted_proxies: options.trusted_proxies.clone(),
             body_limit_bytes: options.body_limit_bytes,
         };
-        let app = gatehouse_web::router(services.clone(), web).into_make_service_with_connect_info::<SocketAddr>();
+        let app = gatehouse_web::router(services.clone(), web)
+            .into_make_service_with_connect_info::<SocketAddr>();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -166,7 +181,10 @@ impl TestServer {
                 tracing::error!(error = %e, "test server stopped with an error");
             }
         });
-        let client = reqwest::Client::builder().no_proxy().build().context("building the HTTP client")?;
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .context("building the HTTP client")?;
         Ok(Self {
             clock,
             services,
@@ -205,12 +223,18 @@ impl TestServer {
 
     /// Requests authenticated with the bootstrap admin token.
     pub fn admin(&self) -> Authed<'_> {
-        Authed { server: self, token: self.admin_token().to_owned() }
+        Authed {
+            server: self,
+            token: self.admin_token().to_owned(),
+        }
     }
 
     /// Requests authenticated with `token`.
     pub fn with_token(&self, token: &str) -> Authed<'_> {
-        Authed { server: self, token: token.to_owned() }
+        Authed {
+            server: self,
+            token: token.to_owned(),
+        }
     }
 }
 
@@ -223,7 +247,6 @@ impl Drop for TestServer {
     }
 }
 
-
 /// Request builders carrying `Authorization: Bearer <token>`.
 #[derive(Debug)]
 pub struct Authed<'a> {
@@ -234,7 +257,10 @@ pub struct Authed<'a> {
 impl Authed<'_> {
     /// A request with any method.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.server.client.request(method, self.server.url(path)).bearer_auth(&self.token)
+        self.server
+            .client
+            .request(method, self.server.url(path))
+            .bearer_auth(&self.token)
     }
 
     pub fn get(&self, path: &str) -> RequestBuilder {
@@ -276,12 +302,17 @@ impl Authed<'_> {
 
     /// Creates an org with this slug (and name).
     pub async fn create_org(&self, slug: &str) -> Value {
-        self.create("/api/v1/orgs", serde_json::json!({ "slug": slug, "name": slug })).await
+        self.create(
+            "/api/v1/orgs",
+            serde_json::json!({ "slug": slug, "name": slug }),
+        )
+        .await
     }
 
     /// Creates a user `username` with e-mail `<username>@example.com`, in `org` when given.
     pub async fn create_user(&self, username: &str, org: Option<&str>) -> Value {
-        let mut body = serde_json::json!({ "username": username, "email": format!("{username}@example.com") });
+        let mut body =
+            serde_json::json!({ "username": username, "email": format!("{username}@example.com") });
         if let Some(org) = org {
             body["org_id"] = Value::String(org.to_owned());
         }

@@ -29,11 +29,15 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -55,7 +59,11 @@ impl FromStr for Cidr {
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
-            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(error)?,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(error)?,
         };
         Ok(Self { network, prefix })
     }
@@ -85,7 +93,9 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr 
     for hop in hops.iter().rev() {
         // An entry that is not an address was not written by a proxy we trust to
         // write addresses; the last trusted hop is then the best we know.
-        let Some(ip) = parse_hop(hop) else { return client };
+        let Some(ip) = parse_hop(hop) else {
+            return client;
+        };
         client = ip;
         if !is_trusted(ip) {
             return ip;
@@ -101,7 +111,10 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     }
     if let Some(rest) = hop.strip_prefix('[') {
         let (v6, _) = rest.split_once(']')?;
-        return v6.parse::<Ipv6Addr>().ok().map(|ip| IpAddr::V6(ip).to_canonical());
+        return v6
+            .parse::<Ipv6Addr>()
+            .ok()
+            .map(|ip| IpAddr::V6(ip).to_canonical());
     }
     let (v4, port) = hop.rsplit_once(':')?;
     port.parse::<u16>().ok()?;
@@ -123,23 +136,62 @@ mod tests {
             headers.append("x-forwarded-for", value.parse().unwrap());
         }
         let got = client_ip(peer.parse().unwrap(), &headers, &nets(trusted));
-        assert_eq!(got.to_string(), expected, "peer {peer}, xff {xff:?}, trusted {trusted:?}");
+        assert_eq!(
+            got.to_string(),
+            expected,
+            "peer {peer}, xff {xff:?}, trusted {trusted:?}"
+        );
     }
 
     #[test]
     fn forwarded_for_is_honoured_only_from_trusted_peers() {
         check("203.0.113.9", &["198.51.100.1"], &[], "203.0.113.9");
-        check("203.0.113.9", &["198.51.100.1"], &["10.0.0.0/8"], "203.0.113.9");
-        check("10.0.0.2", &["198.51.100.1"], &["10.0.0.0/8"], "198.51.100.1");
+        check(
+            "203.0.113.9",
+            &["198.51.100.1"],
+            &["10.0.0.0/8"],
+            "203.0.113.9",
+        );
+        check(
+            "10.0.0.2",
+            &["198.51.100.1"],
+            &["10.0.0.0/8"],
+            "198.51.100.1",
+        );
         // A forged left-most entry is skipped: the first untrusted from the right wins.
-        check("10.0.0.2", &["1.1.1.1, 198.51.100.1, 10.0.0.7"], &["10.0.0.0/8"], "198.51.100.1");
-        check("10.0.0.2", &["1.1.1.1", "198.51.100.1"], &["10.0.0.0/8"], "198.51.100.1");
+        check(
+            "10.0.0.2",
+            &["1.1.1.1, 198.51.100.1, 10.0.0.7"],
+            &["10.0.0.0/8"],
+            "198.51.100.1",
+        );
+        check(
+            "10.0.0.2",
+            &["1.1.1.1", "198.51.100.1"],
+            &["10.0.0.0/8"],
+            "198.51.100.1",
+        );
         // Every hop trusted: the left-most is the client.
-        check("10.0.0.2", &["10.0.0.5, 10.0.0.7"], &["10.0.0.0/8"], "10.0.0.5");
+        check(
+            "10.0.0.2",
+            &["10.0.0.5, 10.0.0.7"],
+            &["10.0.0.0/8"],
+            "10.0.0.5",
+        );
         // Garbage stops the walk at the last trusted hop.
-        check("10.0.0.2", &["198.51.100.1, garbage"], &["10.0.0.0/8"], "10.0.0.2");
+        check(
+            "10.0.0.2",
+            &["198.51.100.1, garbage"],
+            &["10.0.0.0/8"],
+            "10.0.0.2",
+        );
         check("10.0.0.2", &[], &["10.0.0.0/8"], "10.0.0.2");
-        check("::ffff:10.0.0.2", &["[2001:db8::1]:4711"], &["10.0.0.2"], "2001:db8::1");
+        check(
+            "::ffff:10.0.0.2",
+            &["[2001:db8::1]:4711"],
+            &["10.0.0.2"],
+            "2001:db8::1",
+        );
         check("::1", &["192.0.2.7:4711"], &["::1/128"], "192.0.2.7");
     }
 
@@ -153,7 +205,10 @@ mod tests {
         let v6: Cidr = "fd00::/8".parse().unwrap();
         assert!(v6.contains("fd12::1".parse().unwrap()));
         assert!(!v6.contains("10.0.0.1".parse().unwrap()));
-        assert_eq!("10.0.0.1".parse::<Cidr>().unwrap().to_string(), "10.0.0.1/32");
+        assert_eq!(
+            "10.0.0.1".parse::<Cidr>().unwrap().to_string(),
+            "10.0.0.1/32"
+        );
         for bad in ["", "10.0.0.0/33", "fd00::/129", "example.com", "10.0.0.0/x"] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }

@@ -35,7 +35,10 @@ pub struct Admin(pub AdminPrincipal);
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers)?;
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(ApiError::InvalidToken);
@@ -51,7 +54,9 @@ impl FromRequestParts<AppState> for Admin {
 /// The token of a `Bearer` authorization header; the scheme is case-insensitive
 /// (RFC 9110 §11.1). Other schemes count as no credentials.
 fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers.get(header::AUTHORIZATION).ok_or(ApiError::MissingToken)?;
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::MissingToken)?;
     let value = value.to_str().map_err(|_| ApiError::InvalidToken)?;
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
@@ -67,18 +72,27 @@ pub struct Ctx(pub RequestContext);
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| client_ip(peer.ip(), &parts.headers, &state.config.trusted_proxies).to_string());
+            .map(|ConnectInfo(peer)| {
+                client_ip(peer.ip(), &parts.headers, &state.config.trusted_proxies).to_string()
+            });
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| truncate(ua, MAX_USER_AGENT_LEN).to_owned());
         let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
-        Ok(Ctx(RequestContext { ip, user_agent, request_id }))
+        Ok(Ctx(RequestContext {
+            ip,
+            user_agent,
+            request_id,
+        }))
     }
 }
 
@@ -113,22 +127,37 @@ where
         if !is_json(request.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => ApiError::PayloadTooLarge,
-            _ => ApiError::Malformed("the request body could not be read".into()),
-        })?;
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection {
+                    BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                        ApiError::PayloadTooLarge
+                    }
+                    _ => ApiError::Malformed("the request body could not be read".into()),
+                })?;
         decode(&bytes).map(JsonBody)
     }
 }
 
 /// `application/json`, or `application/<anything>+json`, with any parameters.
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.strip_prefix("application/") {
-        Some(subtype) => subtype == "json" || (subtype.ends_with("+json") && subtype.len() > "+json".len()),
+        Some(subtype) => {
+            subtype == "json" || (subtype.ends_with("+json") && subtype.len() > "+json".len())
+        }
         None => false,
     }
 }
@@ -138,7 +167,8 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// is a JSON object; anything else is refused before serde, which would
 /// otherwise read a struct from an array of its fields in order.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::Malformed(syntax_message(&e)))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::Malformed(syntax_message(&e)))?;
     if !value.is_object() {
         return Err(Error::invalid("", "invalid_type", "the body must be a JSON object").into());
     }
@@ -152,9 +182,15 @@ pub fn decode_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
 
 fn syntax_message(e: &serde_json::Error) -> String {
     match e.classify() {
-        serde_json::error::Category::Eof if e.line() == 1 && e.column() == 0 => "the request body is empty".into(),
+        serde_json::error::Category::Eof if e.line() == 1 && e.column() == 0 => {
+            "the request body is empty".into()
+        }
         serde_json::error::Category::Eof => "the JSON document ends unexpectedly".into(),
-        _ => format!("the request body is not valid JSON (line {}, column {})", e.line(), e.column()),
+        _ => format!(
+            "the request body is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
     }
 }
 
@@ -179,7 +215,9 @@ fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError 
         parts.join("/")
     };
     let message = e.inner().to_string();
-    let expected = message.rfind(", expected ").map(|i| &message[i + ", expected ".len()..]);
+    let expected = message
+        .rfind(", expected ")
+        .map(|i| &message[i + ", expected ".len()..]);
     if let Some(rest) = message.strip_prefix("unknown field ") {
         let name = backticked(rest);
         let message = match expected {
@@ -249,14 +287,24 @@ fn parse_if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
                 .strip_prefix('"')
                 .and_then(|t| t.strip_suffix('"'))
                 .ok_or_else(malformed_if_match)?;
-            Ok(Some(inner.parse::<i64>().ok().filter(|v| *v > 0).unwrap_or(NEVER_MATCHES)))
+            Ok(Some(
+                inner
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| *v > 0)
+                    .unwrap_or(NEVER_MATCHES),
+            ))
         }
-        _ => Err(ApiError::Malformed("If-Match must name exactly one entity tag (or *)".into())),
+        _ => Err(ApiError::Malformed(
+            "If-Match must name exactly one entity tag (or *)".into(),
+        )),
     }
 }
 
 fn malformed_if_match() -> ApiError {
-    ApiError::Malformed(r#"If-Match must be an entity tag such as "3" (quotes included), or *"#.into())
+    ApiError::Malformed(
+        r#"If-Match must be an entity tag such as "3" (quotes included), or *"#.into(),
+    )
 }
 
 /// Path parameters. A path that does not decode is simply not found: the
@@ -272,7 +320,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Path::<T>::from_request_parts(parts, state).await.map(|Path(p)| PathParams(p)).map_err(|_| ApiError::NoRoute)
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(p)| PathParams(p))
+            .map_err(|_| ApiError::NoRoute)
     }
 }
 
@@ -304,7 +355,9 @@ where
 }
 
 fn query_message(text: &str) -> String {
-    let reason = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(text);
+    let reason = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(text);
     format!("invalid query parameters: {reason}")
 }
 
@@ -346,22 +399,41 @@ mod tests {
     fn shape_errors_name_the_field_without_echoing_values() {
         assert_eq!(field(r#"{"name":"a","bogus":1}"#).0, "bogus");
         assert_eq!(field(r#"{"name":"a","bogus":1}"#).1, "unknown_field");
-        assert_eq!(field(r#"{}"#), ("name".into(), "required".into(), "is required".into()));
+        assert_eq!(
+            field(r#"{}"#),
+            ("name".into(), "required".into(), "is required".into())
+        );
         let (f, code, message) = field(r#"{"name":"a","count":"hunter2"}"#);
         assert_eq!((f.as_str(), code.as_str()), ("count", "invalid_type"));
         assert!(!message.contains("hunter2"), "{message}");
         let (f, code, _) = field(r#"{"name":7}"#);
         assert_eq!((f.as_str(), code.as_str()), ("name", "invalid_type"));
         assert_eq!(field(r#"{"name":"a","inner":{"flag":1}}"#).0, "inner/flag");
-        assert_eq!(field(r#"{"name":"a","inner":{"flag":true,"x":1}}"#).0, "inner/x");
+        assert_eq!(
+            field(r#"{"name":"a","inner":{"flag":true,"x":1}}"#).0,
+            "inner/x"
+        );
         assert_eq!(field(r#"[1]"#).1, "invalid_type");
-        assert_eq!(field(r#"["a", 1]"#), ("".into(), "invalid_type".into(), "the body must be a JSON object".into()));
+        assert_eq!(
+            field(r#"["a", 1]"#),
+            (
+                "".into(),
+                "invalid_type".into(),
+                "the body must be a JSON object".into()
+            )
+        );
     }
 
     #[test]
     fn syntax_errors_are_malformed() {
         for body in ["", "{", "{\"name\":", "not json", "{\"a\":1,}"] {
-            assert!(matches!(decode::<Sample>(body.as_bytes()), Err(ApiError::Malformed(_))), "{body:?}");
+            assert!(
+                matches!(
+                    decode::<Sample>(body.as_bytes()),
+                    Err(ApiError::Malformed(_))
+                ),
+                "{body:?}"
+            );
         }
     }
 
@@ -372,10 +444,21 @@ mod tests {
             h.insert(header::CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
             is_json(&h)
         };
-        for ok in ["application/json", "application/json; charset=utf-8", "application/merge-patch+json", "Application/JSON"] {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/merge-patch+json",
+            "Application/JSON",
+        ] {
             assert!(check(ok), "{ok}");
         }
-        for bad in ["text/plain", "text/json", "application/+json", "application/jsonx", "multipart/form-data"] {
+        for bad in [
+            "text/plain",
+            "text/json",
+            "application/+json",
+            "application/jsonx",
+            "multipart/form-data",
+        ] {
             assert!(!check(bad), "{bad}");
         }
         assert!(!is_json(&HeaderMap::new()));
@@ -411,7 +494,10 @@ mod tests {
         assert_eq!(check(Some("Bearer abc")).unwrap(), "abc");
         assert_eq!(check(Some("bearer abc")).unwrap(), "abc");
         assert!(matches!(check(None), Err(ApiError::MissingToken)));
-        assert!(matches!(check(Some("Basic Zm9vOmJhcg==")), Err(ApiError::MissingToken)));
+        assert!(matches!(
+            check(Some("Basic Zm9vOmJhcg==")),
+            Err(ApiError::MissingToken)
+        ));
         assert_eq!(check(Some("Bearer")).unwrap(), "");
     }
 
@@ -420,7 +506,10 @@ mod tests {
         use gatehouse_core::ids::UserId;
         assert!(parse_id::<UserId>("0190a5a0-0000-7000-8000-000000000001", "user").is_ok());
         for bad in ["1", "0190a5a000007000800000000000000001", "../etc", ""] {
-            assert!(matches!(parse_id::<UserId>(bad, "user"), Err(ApiError::Core(Error::NotFound("user")))));
+            assert!(matches!(
+                parse_id::<UserId>(bad, "user"),
+                Err(ApiError::Core(Error::NotFound("user")))
+            ));
         }
     }
 }

@@ -74,7 +74,11 @@ pub struct AppState {
 /// `into_make_service_with_connect_info::<SocketAddr>()` so client IPs are known.
 pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
     let body_limit = config.body_limit_bytes;
-    let state = AppState { services, config: Arc::new(config), openapi: Bytes::from(openapi::to_pretty_json()) };
+    let state = AppState {
+        services,
+        config: Arc::new(config),
+        openapi: Bytes::from(openapi::to_pretty_json()),
+    };
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -94,7 +98,10 @@ fn with_layers(routes: Router, body_limit: usize) -> Router {
     let ids = request_id::IdSource(Arc::new(SystemRng::new()));
     routes.layer(
         ServiceBuilder::new()
-            .layer(axum::middleware::from_fn_with_state(ids, request_id::propagate))
+            .layer(axum::middleware::from_fn_with_state(
+                ids,
+                request_id::propagate,
+            ))
             .layer(axum::middleware::from_fn(security_headers::apply))
             .layer(axum::middleware::from_fn(problem::fill_bare_errors))
             .layer(CatchPanicLayer::custom(problem::panic_response))
@@ -126,7 +133,12 @@ mod tests {
         assert_eq!(response.headers()["content-type"], problem::PROBLEM_JSON);
         assert!(response.headers().contains_key("x-request-id"));
         assert_eq!(response.headers()["x-content-type-options"], "nosniff");
-        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
-        assert_eq!(&body[..], br#"{"type":"about:blank","title":"Internal Server Error","status":500}"#);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        assert_eq!(
+            &body[..],
+            br#"{"type":"about:blank","title":"Internal Server Error","status":500}"#
+        );
     }
 }

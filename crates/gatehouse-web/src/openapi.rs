@@ -88,7 +88,9 @@ impl Modify for AdminApiSecurity {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An admin API token (`gha_...`) or the bootstrap token"))
+                    .description(Some(
+                        "An admin API token (`gha_...`) or the bootstrap token",
+                    ))
                     .build(),
             ),
         );
@@ -112,7 +114,11 @@ impl Modify for AdminApiSecurity {
 
 fn require_bearer(operation: &mut Operation) {
     operation.security = Some(vec![SecurityRequirement::new::<_, _, &str>(BEARER, [])]);
-    let problem = || Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem"))));
+    let problem = || {
+        Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+            "Problem",
+        ))))
+    };
     operation.responses.responses.insert(
         "401".to_owned(),
         RefOr::T(
@@ -124,7 +130,12 @@ fn require_bearer(operation: &mut Operation) {
     );
     operation.responses.responses.insert(
         "default".to_owned(),
-        RefOr::T(ResponseBuilder::new().description("Any other error").content(PROBLEM_JSON, problem()).build()),
+        RefOr::T(
+            ResponseBuilder::new()
+                .description("Any other error")
+                .content(PROBLEM_JSON, problem())
+                .build(),
+        ),
     );
 }
 
@@ -143,7 +154,10 @@ pub fn to_pretty_json() -> String {
 /// `GET /api/openapi.json`.
 pub async fn serve(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         state.openapi.clone(),
     )
         .into_response()

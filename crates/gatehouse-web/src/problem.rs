@@ -21,8 +21,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// `WWW-Authenticate` for a request without credentials (RFC 6750 §3.1: no error code).
 const CHALLENGE: &str = r#"Bearer realm="gatehouse""#;
 /// `WWW-Authenticate` for a presented bearer token that was refused (RFC 6750 §3.1).
-const CHALLENGE_INVALID_TOKEN: &str =
-    r#"Bearer realm="gatehouse", error="invalid_token", error_description="the access token is invalid""#;
+const CHALLENGE_INVALID_TOKEN: &str = r#"Bearer realm="gatehouse", error="invalid_token", error_description="the access token is invalid""#;
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_SECS: &str = "2";
 
@@ -92,7 +91,12 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
         let body = serde_json::to_vec(&self).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))], body).into_response()
+        (
+            status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+            body,
+        )
+            .into_response()
     }
 }
 
@@ -132,25 +136,30 @@ impl ApiError {
         let problem = match self {
             ApiError::Core(e) => return render_core(e),
             ApiError::MissingToken => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(CHALLENGE),
+                );
                 Problem::status(StatusCode::UNAUTHORIZED).detail("a bearer token is required")
             }
             ApiError::InvalidToken => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE_INVALID_TOKEN));
-                Problem::status(StatusCode::UNAUTHORIZED).detail("the bearer token is invalid, expired or revoked")
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(CHALLENGE_INVALID_TOKEN),
+                );
+                Problem::status(StatusCode::UNAUTHORIZED)
+                    .detail("the bearer token is invalid, expired or revoked")
             }
-            ApiError::Malformed(detail) => {
-                Problem::typed(TYPE_MALFORMED, StatusCode::BAD_REQUEST).title("Malformed request").detail(detail)
-            }
+            ApiError::Malformed(detail) => Problem::typed(TYPE_MALFORMED, StatusCode::BAD_REQUEST)
+                .title("Malformed request")
+                .detail(detail),
             ApiError::UnsupportedMediaType => Problem::status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
                 .detail("the body must be JSON: Content-Type application/json (or a +json type)"),
-            ApiError::PayloadTooLarge => {
-                Problem::status(StatusCode::PAYLOAD_TOO_LARGE).detail("the request body is larger than allowed")
-            }
+            ApiError::PayloadTooLarge => Problem::status(StatusCode::PAYLOAD_TOO_LARGE)
+                .detail("the request body is larger than allowed"),
             ApiError::NoRoute => Problem::status(StatusCode::NOT_FOUND).detail("no such resource"),
-            ApiError::MethodNotAllowed => {
-                Problem::status(StatusCode::METHOD_NOT_ALLOWED).detail("the resource does not support this method")
-            }
+            ApiError::MethodNotAllowed => Problem::status(StatusCode::METHOD_NOT_ALLOWED)
+                .detail("the resource does not support this method"),
         };
         (problem, headers)
     }
@@ -160,13 +169,17 @@ impl ApiError {
 fn render_core(e: Error) -> (Problem, HeaderMap) {
     let mut headers = HeaderMap::new();
     let problem = match e {
-        Error::NotFound(what) => Problem::status(StatusCode::NOT_FOUND).detail(format!("{what} not found")),
-        Error::Conflict(detail) => Problem::typed(TYPE_CONFLICT, StatusCode::CONFLICT).detail(detail),
-        Error::PreconditionFailed => Problem::status(StatusCode::PRECONDITION_FAILED)
-            .detail("the resource has changed since the If-Match version; fetch it again and retry"),
-        Error::Forbidden => {
-            Problem::status(StatusCode::FORBIDDEN).detail("this token may not perform this operation")
+        Error::NotFound(what) => {
+            Problem::status(StatusCode::NOT_FOUND).detail(format!("{what} not found"))
         }
+        Error::Conflict(detail) => {
+            Problem::typed(TYPE_CONFLICT, StatusCode::CONFLICT).detail(detail)
+        }
+        Error::PreconditionFailed => Problem::status(StatusCode::PRECONDITION_FAILED).detail(
+            "the resource has changed since the If-Match version; fetch it again and retry",
+        ),
+        Error::Forbidden => Problem::status(StatusCode::FORBIDDEN)
+            .detail("this token may not perform this operation"),
         Error::Invalid(errors) => {
             let mut p = Problem::typed(TYPE_VALIDATION, StatusCode::UNPROCESSABLE_ENTITY)
                 .title("Validation failed")
@@ -175,12 +188,19 @@ fn render_core(e: Error) -> (Problem, HeaderMap) {
             p
         }
         Error::AuthFailed => {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(CHALLENGE),
+            );
             Problem::status(StatusCode::UNAUTHORIZED).detail("authentication failed")
         }
         Error::Unavailable => {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
-            Problem::status(StatusCode::SERVICE_UNAVAILABLE).detail("the server is busy; retry shortly")
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+            Problem::status(StatusCode::SERVICE_UNAVAILABLE)
+                .detail("the server is busy; retry shortly")
         }
         Error::Store(cause) => {
             log_store_error(&cause);
@@ -238,7 +258,11 @@ pub async fn fill_bare_errors(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if content_type.starts_with(PROBLEM_JSON) || content_type.starts_with("text/html") {
         return response;
     }
@@ -260,7 +284,10 @@ mod tests {
         assert_eq!(response.status().as_u16(), status);
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         assert_eq!(
-            response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap()),
+            response
+                .headers()
+                .get(header::WWW_AUTHENTICATE)
+                .map(|v| v.to_str().unwrap()),
             www_authenticate
         );
     }
@@ -271,10 +298,18 @@ mod tests {
         check(Error::Conflict("x".into()).into(), 409, None);
         check(Error::PreconditionFailed.into(), 412, None);
         check(Error::Forbidden.into(), 403, None);
-        check(Error::invalid("email", "invalid_email", "bad").into(), 422, None);
+        check(
+            Error::invalid("email", "invalid_email", "bad").into(),
+            422,
+            None,
+        );
         check(Error::AuthFailed.into(), 401, Some(CHALLENGE));
         check(Error::Unavailable.into(), 503, None);
-        check(Error::Store(StoreError::Backend("secret cause".into())).into(), 500, None);
+        check(
+            Error::Store(StoreError::Backend("secret cause".into())).into(),
+            500,
+            None,
+        );
         check(Error::Internal("secret cause".into()).into(), 500, None);
         check(ApiError::InvalidToken, 401, Some(CHALLENGE_INVALID_TOKEN));
         check(ApiError::MissingToken, 401, Some(CHALLENGE));
@@ -287,14 +322,19 @@ mod tests {
 
     #[test]
     fn internal_errors_say_nothing() {
-        let (problem, _) = ApiError::from(Error::Store(StoreError::Backend("password=hunter2".into()))).render();
+        let (problem, _) =
+            ApiError::from(Error::Store(StoreError::Backend("password=hunter2".into()))).render();
         let body = serde_json::to_string(&problem).unwrap();
-        assert_eq!(body, r#"{"type":"about:blank","title":"Internal Server Error","status":500}"#);
+        assert_eq!(
+            body,
+            r#"{"type":"about:blank","title":"Internal Server Error","status":500}"#
+        );
     }
 
     #[test]
     fn validation_errors_list_fields() {
-        let (problem, _) = ApiError::from(Error::invalid("email", "invalid_email", "is not valid")).render();
+        let (problem, _) =
+            ApiError::from(Error::invalid("email", "invalid_email", "is not valid")).render();
         let body = serde_json::to_value(&problem).unwrap();
         assert_eq!(body["errors"][0]["field"], "email");
         assert_eq!(body["errors"][0]["code"], "invalid_email");

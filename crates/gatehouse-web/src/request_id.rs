@@ -32,7 +32,11 @@ pub struct RequestId(pub String);
 pub struct IdSource(pub Arc<dyn Rng>);
 
 /// Middleware: assigns the id, runs the request inside its span, echoes the id.
-pub async fn propagate(State(source): State<IdSource>, mut request: Request, next: Next) -> Response {
+pub async fn propagate(
+    State(source): State<IdSource>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let id = request
         .headers()
         .get(&X_REQUEST_ID)
@@ -40,7 +44,11 @@ pub async fn propagate(State(source): State<IdSource>, mut request: Request, nex
         .filter(|v| is_sane(v))
         .map_or_else(|| generate(source.0.as_ref()), str::to_owned);
     request.extensions_mut().insert(RequestId(id.clone()));
-    let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str).to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("(unmatched)", MatchedPath::as_str)
+        .to_owned();
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), route = %route);
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
@@ -59,7 +67,9 @@ pub async fn propagate(State(source): State<IdSource>, mut request: Request, nex
 
 fn is_sane(id: &str) -> bool {
     (1..=MAX_LEN).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/'))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/'))
 }
 
 /// 128 random bits, hex-encoded.

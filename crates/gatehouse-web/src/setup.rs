@@ -10,12 +10,12 @@
 //! URL carries the setup token).
 
 use axum::Form;
+use axum::Router;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use gatehouse_core::Error;
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::{SetupResult, UserProfile};
@@ -23,7 +23,8 @@ use gatehouse_core::services::{SetupResult, UserProfile};
 use crate::AppState;
 use crate::extract::{Ctx, PathParams};
 
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
+const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2433}\
 main{max-width:34rem;margin:3rem auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 3px #0002}\
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin-top:1rem;font-weight:600}\
@@ -48,7 +49,10 @@ pub struct SetupForm {
 }
 
 /// `GET /setup/{token}`: the form, or a 404 page when the link is invalid or used.
-pub async fn show_form(State(state): State<AppState>, PathParams(token): PathParams<String>) -> Page {
+pub async fn show_form(
+    State(state): State<AppState>,
+    PathParams(token): PathParams<String>,
+) -> Page {
     match state.services.setup.is_valid(&token).await {
         Ok(true) => form_page(StatusCode::OK, "", "", &[]),
         Ok(false) => invalid_link_page(),
@@ -64,16 +68,29 @@ pub async fn submit_form(
     form: Result<Form<SetupForm>, FormRejection>,
 ) -> Page {
     let Ok(Form(form)) = form else {
-        return message_page(StatusCode::BAD_REQUEST, "Bad request", "The form could not be read. Go back and try again.");
+        return message_page(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The form could not be read. Go back and try again.",
+        );
     };
-    let SetupForm { username, email, password } = form;
+    let SetupForm {
+        username,
+        email,
+        password,
+    } = form;
     let profile = UserProfile {
         username: username.clone(),
         email: Some(email.trim().to_owned()).filter(|e| !e.is_empty()),
         ..UserProfile::default()
     };
     let password = password.unwrap_or_else(|| Secret::new(""));
-    match state.services.setup.complete(&ctx, &token, profile, password).await {
+    match state
+        .services
+        .setup
+        .complete(&ctx, &token, profile, password)
+        .await
+    {
         Ok(result) => done_page(&result, &state.config.public_url),
         Err(e) => error_page(e, &username, &email),
     }
@@ -86,15 +103,28 @@ fn error_page(e: Error, username: &str, email: &str) -> Page {
         Error::Invalid(errors) => {
             let messages: Vec<String> = errors
                 .iter()
-                .map(|e| if e.field.is_empty() { e.message.clone() } else { format!("{}: {}", e.field, e.message) })
+                .map(|e| {
+                    if e.field.is_empty() {
+                        e.message.clone()
+                    } else {
+                        format!("{}: {}", e.field, e.message)
+                    }
+                })
                 .collect();
             form_page(StatusCode::UNPROCESSABLE_ENTITY, username, email, &messages)
         }
         Error::Conflict(message) => form_page(StatusCode::CONFLICT, username, email, &[message]),
-        Error::PreconditionFailed => {
-            form_page(StatusCode::CONFLICT, username, email, &["Something changed meanwhile; please submit again.".into()])
-        }
-        Error::Forbidden => message_page(StatusCode::FORBIDDEN, "Not permitted", "This action is not permitted."),
+        Error::PreconditionFailed => form_page(
+            StatusCode::CONFLICT,
+            username,
+            email,
+            &["Something changed meanwhile; please submit again.".into()],
+        ),
+        Error::Forbidden => message_page(
+            StatusCode::FORBIDDEN,
+            "Not permitted",
+            "This action is not permitted.",
+        ),
         Error::Unavailable => {
             let mut page = message_page(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -119,7 +149,10 @@ fn form_page(status: StatusCode, username: &str, email: &str, errors: &[String])
     let errors = if errors.is_empty() {
         String::new()
     } else {
-        let items: String = errors.iter().map(|e| format!("<li>{}</li>", escape(e))).collect();
+        let items: String = errors
+            .iter()
+            .map(|e| format!("<li>{}</li>", escape(e)))
+            .collect();
         format!(r#"<div class="errors" role="alert"><ul>{items}</ul></div>"#)
     };
     let body = format!(
@@ -141,7 +174,10 @@ fn form_page(status: StatusCode, username: &str, email: &str, errors: &[String])
 
 fn done_page(result: &SetupResult, public_url: &str) -> Page {
     let token = escape(result.secret.expose());
-    let url = escape(&format!("{}/api/v1/users", public_url.trim_end_matches('/')));
+    let url = escape(&format!(
+        "{}/api/v1/users",
+        public_url.trim_end_matches('/')
+    ));
     let body = format!(
         r#"<p>The administrator <strong>{username}</strong> was created.</p>
 <p>This is your instance API token. <strong>It is shown only this once</strong>: copy it somewhere safe now.</p>
@@ -163,7 +199,11 @@ fn invalid_link_page() -> Page {
 }
 
 fn internal_error_page() -> Page {
-    message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Please try again.")
+    message_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Please try again.",
+    )
 }
 
 fn message_page(status: StatusCode, title: &str, message: &str) -> Page {
@@ -187,7 +227,11 @@ impl Page {
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{title} · Gatehouse</title><style>{STYLE}</style></head>\n<body><main><h1>{title}</h1>\n{body}\n</main></body></html>\n"
         );
-        Self { status, html, retry_after: false }
+        Self {
+            status,
+            html,
+            retry_after: false,
+        }
     }
 }
 
@@ -195,10 +239,22 @@ impl IntoResponse for Page {
     fn into_response(self) -> Response {
         let mut response = (self.status, self.html).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
@@ -229,12 +285,20 @@ mod tests {
 
     #[test]
     fn escape_neutralises_markup() {
-        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;");
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;"
+        );
     }
 
     #[test]
     fn form_values_are_escaped() {
-        let page = form_page(StatusCode::OK, "\"><script>alert(1)</script>", "a@b.c", &["<b>".into()]);
+        let page = form_page(
+            StatusCode::OK,
+            "\"><script>alert(1)</script>",
+            "a@b.c",
+            &["<b>".into()],
+        );
         assert!(!page.html.contains("<script>"));
         assert!(page.html.contains("&lt;b&gt;"));
         for name in ["username", "email", "password"] {

@@ -28,7 +28,10 @@ fn committed_openapi_document_is_current() {
             .lines()
             .zip(generated.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(|| committed.lines().count().min(generated.lines().count()) + 1, |i| i + 1);
+            .map_or_else(
+                || committed.lines().count().min(generated.lines().count()) + 1,
+                |i| i + 1,
+            );
         panic!(
             "docs/openapi.json is out of date (first difference at line {line}).\n\
              Regenerate it with: UPDATE_OPENAPI=1 cargo test -p gatehouse-web --test openapi\n\
@@ -39,9 +42,13 @@ fn committed_openapi_document_is_current() {
 
 #[test]
 fn openapi_document_describes_the_admin_api() {
-    let doc: serde_json::Value = serde_json::from_str(&gatehouse_web::openapi::to_pretty_json()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&gatehouse_web::openapi::to_pretty_json()).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     for path in [
         "/api/v1/users",
         "/api/v1/users/{id}",
@@ -60,25 +67,45 @@ fn openapi_document_describes_the_admin_api() {
         let item = &doc["paths"][path];
         assert!(item.is_object(), "{path} is not documented");
         for (method, op) in item.as_object().unwrap() {
-            assert_eq!(op["security"][0]["bearer"], serde_json::json!([]), "{method} {path} lacks bearer security");
-            assert!(op["responses"]["401"].is_object(), "{method} {path} lacks a 401");
+            assert_eq!(
+                op["security"][0]["bearer"],
+                serde_json::json!([]),
+                "{method} {path} lacks bearer security"
+            );
+            assert!(
+                op["responses"]["401"].is_object(),
+                "{method} {path} lacks a 401"
+            );
         }
     }
     let text = doc.to_string();
     for reference in text.split("\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap();
-        assert!(doc["components"]["schemas"][name].is_object(), "dangling schema reference {name}");
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "dangling schema reference {name}"
+        );
     }
     let user = &doc["components"]["schemas"]["User"]["properties"];
-    assert!(user["id"].is_object() && user["given_name"].is_object() && user["version"].is_object());
+    assert!(
+        user["id"].is_object() && user["given_name"].is_object() && user["version"].is_object()
+    );
     assert!(user.get("password").is_none() && user.get("password_hash").is_none());
 }
 
 #[tokio::test]
 async fn served_openapi_document_is_the_generated_one() {
     let server = TestServer::start().await;
-    let response = server.client().get(server.url("/api/openapi.json")).send().await.unwrap();
+    let response = server
+        .client()
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
-    assert_eq!(response.text().await.unwrap(), gatehouse_web::openapi::to_pretty_json());
+    assert_eq!(
+        response.text().await.unwrap(),
+        gatehouse_web::openapi::to_pretty_json()
+    );
 }

@@ -17,9 +17,10 @@ use gatehouse_core::clock::{Rng, SystemClock, SystemRng};
 use gatehouse_core::crypto::MasterKey;
 use gatehouse_core::ids::UserId;
 use gatehouse_core::model::UserQuery;
-use gatehouse_core::password::PasswordHasher;
 use gatehouse_core::secret::Secret;
-use gatehouse_core::services::{AdminPrincipal, NewUser, RequestContext, Services, ServicesConfig, UserProfile};
+use gatehouse_core::services::{
+    AdminPrincipal, NewUser, RequestContext, Services, ServicesConfig, UserProfile,
+};
 use gatehouse_store::ConnectOptions;
 use gatehouse_store::scratch::ScratchDatabase;
 
@@ -31,7 +32,10 @@ const CONCURRENCY: usize = 16;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let users: usize = std::env::var("GATEHOUSE_BENCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let users: usize = std::env::var("GATEHOUSE_BENCH_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
     let sqlite = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
     println!("| engine | figure | value |\n| --- | --- | --- |");
@@ -51,42 +55,69 @@ async fn run(engine: &str, url: &str, users: usize) -> anyhow::Result<()> {
         Arc::new(SystemClock),
         Arc::new(SystemRng::new()),
         MasterKey::generate(&rng),
-        ServicesConfig { bootstrap_token: None, hash_concurrency: cores(), public_url: "http://bench".into() },
+        ServicesConfig {
+            bootstrap_token: None,
+            hash_concurrency: cores(),
+            public_url: "http://bench".into(),
+        },
     )
     .await?;
     let who = AdminPrincipal::cli();
 
     // 1. Create with argon2id hashing (OWASP parameters), concurrent clients.
     let started = Instant::now();
-    let ids = create_many(&services, &who, "hashed", HASHED_USERS, |_| (Some(Secret::new("a-long-enough-passphrase-1")), None)).await;
+    let ids = create_many(&services, &who, "hashed", HASHED_USERS, |_| {
+        (Some(Secret::new("a-long-enough-passphrase-1")), None)
+    })
+    .await;
     let rate = ids.len() as f64 / started.elapsed().as_secs_f64();
-    println!("| {engine} | create user with argon2id ({} cores) | {rate:.1} users/s |", cores());
+    println!(
+        "| {engine} | create user with argon2id ({} cores) | {rate:.1} users/s |",
+        cores()
+    );
 
     // 2. Create with an imported hash (no hashing): also seeds the big table.
     let started = Instant::now();
-    let ids = create_many(&services, &who, "user", users, |_| (None, Some(Secret::new(IMPORTED)))).await;
+    let ids = create_many(&services, &who, "user", users, |_| {
+        (None, Some(Secret::new(IMPORTED)))
+    })
+    .await;
     let rate = ids.len() as f64 / started.elapsed().as_secs_f64();
     println!("| {engine} | create user with imported hash ({users} users) | {rate:.0} users/s |");
 
     // 3. Point lookups on the full table.
-    let picks: Vec<usize> = (0..LOOKUPS).map(|_| random_index(&rng, ids.len())).collect();
+    let picks: Vec<usize> = (0..LOOKUPS)
+        .map(|_| random_index(&rng, ids.len()))
+        .collect();
     let mut by_id = Vec::with_capacity(LOOKUPS);
     for &i in &picks {
         let t = Instant::now();
         services.users.get(&who, ids[i]).await?;
         by_id.push(t.elapsed());
     }
-    report(engine, &format!("get user by id ({users} users)"), &mut by_id);
+    report(
+        engine,
+        &format!("get user by id ({users} users)"),
+        &mut by_id,
+    );
 
     let mut by_email = Vec::with_capacity(LOOKUPS);
     for &i in &picks {
-        let query = UserQuery { email: Some(format!("USER-{i}@Example.com")), limit: 1, ..UserQuery::default() };
+        let query = UserQuery {
+            email: Some(format!("USER-{i}@Example.com")),
+            limit: 1,
+            ..UserQuery::default()
+        };
         let t = Instant::now();
         let page = services.users.list(&who, query).await?;
         by_email.push(t.elapsed());
         assert_eq!(page.items.len(), 1, "user-{i} must be found by e-mail");
     }
-    report(engine, &format!("get user by e-mail, case-insensitive ({users} users)"), &mut by_email);
+    report(
+        engine,
+        &format!("get user by e-mail, case-insensitive ({users} users)"),
+        &mut by_email,
+    );
     Ok(())
 }
 
@@ -114,8 +145,21 @@ async fn create_many(
                     email: Some(format!("{prefix}-{i}@example.com")),
                     ..UserProfile::default()
                 };
-                let new = NewUser { profile, password, password_hash, ..NewUser::default() };
-                ids.push((i, services.users.create(&who, &ctx, new).await.expect("create user").id));
+                let new = NewUser {
+                    profile,
+                    password,
+                    password_hash,
+                    ..NewUser::default()
+                };
+                ids.push((
+                    i,
+                    services
+                        .users
+                        .create(&who, &ctx, new)
+                        .await
+                        .expect("create user")
+                        .id,
+                ));
             }
             ids
         }));
@@ -147,5 +191,7 @@ fn random_index(rng: &SystemRng, len: usize) -> usize {
 }
 
 fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }

@@ -5,21 +5,18 @@
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::Context;
-use gatehouse_core::clock::{SystemClock, SystemRng};
 use gatehouse_core::ids::{OrgId, UserId};
 use gatehouse_core::model::UserQuery;
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::{
-    AdminPrincipal, NewApiToken, NewGroup, NewOrg, NewUser, RequestContext, Services,
-    ServicesConfig, UserProfile,
+    AdminPrincipal, NewApiToken, NewGroup, NewOrg, NewUser, RequestContext, Services, UserProfile,
 };
 
 use crate::cli::{AdminCommand, CreateGroup, CreateOrg, CreateToken, CreateUser, SetPassword};
 use crate::settings::Settings;
-use crate::{database, keyfile, report};
+use crate::{report, startup};
 
 pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
     // Read a password before anything slow happens, so a wrong source fails fast.
@@ -32,31 +29,22 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
             c.password.password_file.as_deref(),
             c.password.password_stdin,
         )?,
-        _ => None,
+        AdminCommand::CreateOrg(_)
+        | AdminCommand::CreateGroup(_)
+        | AdminCommand::CreateToken(_) => None,
     };
 
-    keyfile::create_data_dir(&settings.data_dir)?;
-    let rng = Arc::new(SystemRng::new());
-    let master_key = keyfile::master_key(&settings, rng.as_ref())?;
-    let store = database::open(&settings).await?;
-    let services = Services::start(
-        store,
-        Arc::new(SystemClock),
-        rng,
-        master_key,
-        ServicesConfig {
-            bootstrap_token: settings.server.bootstrap_token.clone(),
-            hash_concurrency: settings.hash_concurrency,
-            public_url: settings.server.public_url_for(settings.server.listen),
-        },
-    )
-    .await
-    .map_err(report::core("start"))?;
+    let public_url = settings.server.public_url_for(settings.server.listen);
+    let services = startup::services(&settings, public_url).await?;
 
     let admin = Admin {
         services: &services,
         who: AdminPrincipal::cli(),
-        ctx: RequestContext::default(),
+        // Audit events record the CLI as the user agent; there is no IP or request id.
+        ctx: RequestContext {
+            user_agent: Some(concat!("gatehouse-cli/", env!("CARGO_PKG_VERSION")).to_owned()),
+            ..RequestContext::default()
+        },
     };
     let output = match command {
         AdminCommand::CreateOrg(c) => admin.create_org(c).await,

@@ -10,6 +10,7 @@ mod logging;
 mod report;
 mod serve;
 mod settings;
+mod startup;
 mod tls;
 
 use std::process::ExitCode;

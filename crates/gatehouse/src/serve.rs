@@ -4,19 +4,16 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener, ListenerExt};
-use gatehouse_core::clock::{SystemClock, SystemRng};
-use gatehouse_core::services::{Services, ServicesConfig};
 use tokio::net::TcpListener;
 
 use crate::settings::Settings;
-use crate::{database, keyfile, report, tls};
+use crate::{report, startup, tls};
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let server = &settings.server;
@@ -25,30 +22,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // Catch SIGTERM/SIGINT from now on, so a signal during start-up also shuts down cleanly.
     let mut signals = Signals::new().context("cannot install signal handlers")?;
 
-    keyfile::create_data_dir(&settings.data_dir)?;
-    let rng = Arc::new(SystemRng::new());
-    let master_key = keyfile::master_key(&settings, rng.as_ref())?;
-    let store = database::open(&settings).await?;
-
     let tcp = TcpListener::bind(server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", server.listen))?;
     let bound = tcp.local_addr()?;
     let public_url = server.public_url_for(bound);
-
-    let services = Services::start(
-        store,
-        Arc::new(SystemClock),
-        rng,
-        master_key,
-        ServicesConfig {
-            bootstrap_token: server.bootstrap_token.clone(),
-            hash_concurrency: settings.hash_concurrency,
-            public_url: public_url.clone(),
-        },
-    )
-    .await
-    .map_err(report::core("start"))?;
+    let services = startup::services(&settings, public_url.clone()).await?;
 
     let app = gatehouse_web::router(
         services.clone(),

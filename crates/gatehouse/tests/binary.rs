@@ -1,5 +1,9 @@
 //! Black-box tests of the `gatehouse` binary: they spawn it on port 0 with a
 //! temporary data directory and talk to it over HTTP, as a user would.
+//!
+//! Async tests use a multi-threaded runtime: they block while waiting for the
+//! child process, and reqwest's connection tasks must keep running meanwhile (an
+//! HTTP/2 client has to answer the server's GOAWAY for a graceful shutdown to end).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -106,8 +110,9 @@ impl Server {
 
     /// Sends SIGTERM and waits for the exit.
     fn terminate(mut self) -> Result<ExitStatus> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+        // The shell's built-in `kill`: no extra package or crate needed to send a signal.
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -TERM {}", self.child.id())])
             .status()?;
         ensure!(status.success(), "kill failed");
         wait_for_exit(&mut self.child)
@@ -476,5 +481,42 @@ fn cli_version_and_help() -> Result<()> {
             "admin --help lacks {expected}"
         );
     }
+    Ok(())
+}
+
+/// Two nodes sharing one PostgreSQL database (runs when `GATEHOUSE_TEST_POSTGRES_URL` is set).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_two_nodes_share_one_postgres_database() -> Result<()> {
+    let Some(server_url) = gatehouse_store::scratch::ScratchDatabase::server_from_env() else {
+        return Ok(());
+    };
+    let database =
+        gatehouse_store::scratch::ScratchDatabase::create(&server_url, "gh_binary").await?;
+    let (_dir, data) = data_dir()?;
+    let node = |args: &[&str]| {
+        let mut cmd = gatehouse(&data, args);
+        cmd.arg("--database-url").arg(database.url());
+        cmd.env("GATEHOUSE_MASTER_KEY", FOREIGN_MASTER_KEY);
+        cmd.env("GATEHOUSE_BOOTSTRAP_TOKEN", BOOTSTRAP);
+        cmd
+    };
+    let org = printed(&run(
+        node(&["admin", "create-org", "--name", "Shared"]),
+        "",
+    )?)?;
+    let first = Server::start(node(&["serve", "--listen", "127.0.0.1:0"]))?;
+    let second = Server::start(node(&["serve", "--listen", "127.0.0.1:0"]))?;
+
+    let client = reqwest::Client::new();
+    for server in [&first, &second] {
+        let url = format!("{}/api/v1/orgs/{org}", server.url);
+        assert_eq!(status(&client, &url, Some(BOOTSTRAP)).await?, 200, "{url}");
+        assert_eq!(
+            status(&client, &format!("{}/readyz", server.url), None).await?,
+            200
+        );
+    }
+    assert_eq!(first.terminate()?.code(), Some(0));
+    assert_eq!(second.terminate()?.code(), Some(0));
     Ok(())
 }

@@ -12,4 +12,4 @@ pub use audit::{AuditEvent, AuditQuery, Outcome};
 pub use group::{Group, GroupQuery};
 pub use org::Organization;
 pub use page::{Page, SortOrder};
-pub use user::{User, UserQuery, UserSort, UserStatus, LifecycleAction, StandardClaims};
+pub use user::{LifecycleAction, StandardClaims, User, UserQuery, UserSort, UserStatus};

@@ -5,7 +5,9 @@ use crate::ids::{GroupId, OrgId, UserId};
 use crate::model::SortOrder;
 
 /// Lifecycle states (Okta-style). Transitions are [`LifecycleAction`]s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     /// Created but not yet allowed to sign in.
@@ -72,7 +74,9 @@ impl LifecycleAction {
             (LifecycleAction::Suspend, Active) => Some(Suspended),
             (LifecycleAction::Unsuspend, Suspended) => Some(Active),
             (LifecycleAction::Unlock, LockedOut) => Some(Active),
-            (LifecycleAction::Deactivate, Staged | Active | Suspended | LockedOut) => Some(Deprovisioned),
+            (LifecycleAction::Deactivate, Staged | Active | Suspended | LockedOut) => {
+                Some(Deprovisioned)
+            }
             _ => None,
         }
     }
@@ -80,7 +84,9 @@ impl LifecycleAction {
 
 /// OpenID Connect Core §5.1 standard claims other than `sub`, `email`, `preferred_username`
 /// (those live on [`User`] itself). Absent claims are omitted when serialised.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct StandardClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -194,7 +200,13 @@ mod tests {
 
     #[test]
     fn status_text_round_trips() {
-        for s in [UserStatus::Staged, UserStatus::Active, UserStatus::Suspended, UserStatus::LockedOut, UserStatus::Deprovisioned] {
+        for s in [
+            UserStatus::Staged,
+            UserStatus::Active,
+            UserStatus::Suspended,
+            UserStatus::LockedOut,
+            UserStatus::Deprovisioned,
+        ] {
             assert_eq!(UserStatus::parse(s.as_str()), Some(s));
         }
     }

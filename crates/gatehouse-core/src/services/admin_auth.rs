@@ -20,12 +20,18 @@ impl AdminAuth {
     /// unrevoked, unexpired API token whose org still exists. Every failure is `AuthFailed`.
     pub async fn authenticate(&self, bearer: &str) -> Result<AdminPrincipal> {
         let presented = TokenHash::of(bearer);
-        if self.bootstrap.as_ref().is_some_and(|b| b.matches(&presented)) {
+        if self
+            .bootstrap
+            .as_ref()
+            .is_some_and(|b| b.matches(&presented))
+        {
             return Ok(AdminPrincipal::bootstrap());
         }
         let d = &self.deps;
         match d.store.find_api_token(&presented).await? {
-            Some(token) if token.hash.matches(&presented) && token.is_usable(d.clock.now_millis()) => {
+            Some(token)
+                if token.hash.matches(&presented) && token.is_usable(d.clock.now_millis()) =>
+            {
                 Ok(AdminPrincipal::from_token(token.id, token.scope))
             }
             _ => Err(Error::AuthFailed),

@@ -35,7 +35,12 @@ impl ApiTokens {
     }
 
     /// Creates a token and returns it with its secret, which is never stored or shown again.
-    pub async fn create(&self, who: &AdminPrincipal, ctx: &RequestContext, new: NewApiToken) -> Result<(ApiToken, Secret)> {
+    pub async fn create(
+        &self,
+        who: &AdminPrincipal,
+        ctx: &RequestContext,
+        new: NewApiToken,
+    ) -> Result<(ApiToken, Secret)> {
         let scope = match (who.scope(), new.org_id) {
             (TokenScope::Instance, None) => TokenScope::Instance,
             (TokenScope::Instance, Some(org)) => TokenScope::Org(org),
@@ -45,10 +50,18 @@ impl ApiTokens {
         };
         let name = new.name.trim().to_owned();
         if name.is_empty() || name.len() > 200 {
-            return Err(Error::invalid("name", "invalid_length", "must be 1-200 bytes"));
+            return Err(Error::invalid(
+                "name",
+                "invalid_length",
+                "must be 1-200 bytes",
+            ));
         }
         if new.expires_in.is_some_and(|s| s <= 0) {
-            return Err(Error::invalid("expires_in", "invalid_value", "must be a positive number of seconds"));
+            return Err(Error::invalid(
+                "expires_in",
+                "invalid_value",
+                "must be a positive number of seconds",
+            ));
         }
         let d = &self.deps;
         if let TokenScope::Org(org) = scope
@@ -65,11 +78,21 @@ impl ApiTokens {
             hash: TokenHash::of(secret.expose()),
             prefix: secret.expose().chars().take(SHOWN_PREFIX_LEN).collect(),
             created_at: now,
-            expires_at: new.expires_in.map(|s| now.saturating_add(s.saturating_mul(1000))),
+            expires_at: new
+                .expires_in
+                .map(|s| now.saturating_add(s.saturating_mul(1000))),
             revoked_at: None,
             created_by: who.actor().to_owned(),
         };
-        let audit = event(d.clock.as_ref(), d.rng.as_ref(), who, ctx, "api_token.create", token_target(&token), serde_json::json!({ "name": token.name }));
+        let audit = event(
+            d.clock.as_ref(),
+            d.rng.as_ref(),
+            who,
+            ctx,
+            "api_token.create",
+            token_target(&token),
+            serde_json::json!({ "name": token.name }),
+        );
         d.store.create_api_token(&token, &audit).await?;
         Ok((token, secret))
     }
@@ -87,15 +110,31 @@ impl ApiTokens {
     }
 
     /// Revokes a token; revoking one twice is a conflict.
-    pub async fn revoke(&self, who: &AdminPrincipal, ctx: &RequestContext, id: ApiTokenId) -> Result<ApiToken> {
+    pub async fn revoke(
+        &self,
+        who: &AdminPrincipal,
+        ctx: &RequestContext,
+        id: ApiTokenId,
+    ) -> Result<ApiToken> {
         let token = self.get(who, id).await?;
         let d = &self.deps;
         let now = d.clock.now_millis();
-        let audit = event(d.clock.as_ref(), d.rng.as_ref(), who, ctx, "api_token.revoke", token_target(&token), serde_json::json!({ "name": token.name }));
+        let audit = event(
+            d.clock.as_ref(),
+            d.rng.as_ref(),
+            who,
+            ctx,
+            "api_token.revoke",
+            token_target(&token),
+            serde_json::json!({ "name": token.name }),
+        );
         if !d.store.revoke_api_token(id, now, &audit).await? {
             return Err(Error::Conflict("the token is already revoked".into()));
         }
-        Ok(ApiToken { revoked_at: Some(now), ..token })
+        Ok(ApiToken {
+            revoked_at: Some(now),
+            ..token
+        })
     }
 }
 

@@ -15,7 +15,11 @@ pub struct Target {
 
 impl Target {
     pub fn new(kind: &'static str, id: impl ToString, org: Option<OrgId>) -> Self {
-        Self { kind, id: id.to_string(), org }
+        Self {
+            kind,
+            id: id.to_string(),
+            org,
+        }
     }
 }
 

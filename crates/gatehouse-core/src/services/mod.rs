@@ -112,8 +112,16 @@ impl Services {
                 version: 1,
             })
             .await?;
-        let deps = Deps { store: store.clone(), clock, rng, hasher };
-        let bootstrap = config.bootstrap_token.as_ref().map(|t| TokenHash::of(t.expose()));
+        let deps = Deps {
+            store: store.clone(),
+            clock,
+            rng,
+            hasher,
+        };
+        let bootstrap = config
+            .bootstrap_token
+            .as_ref()
+            .map(|t| TokenHash::of(t.expose()));
         Ok(Arc::new(Self {
             orgs: Orgs::new(deps.clone()),
             users: Users::new(deps.clone()),

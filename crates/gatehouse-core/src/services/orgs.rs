@@ -32,7 +32,12 @@ impl Orgs {
         Self { deps }
     }
 
-    pub async fn create(&self, who: &AdminPrincipal, ctx: &RequestContext, new: NewOrg) -> Result<Organization> {
+    pub async fn create(
+        &self,
+        who: &AdminPrincipal,
+        ctx: &RequestContext,
+        new: NewOrg,
+    ) -> Result<Organization> {
         if who.scope() != TokenScope::Instance {
             return Err(Error::Forbidden);
         }
@@ -59,7 +64,10 @@ impl Orgs {
             org_target(&org),
             serde_json::json!({ "slug": org.slug }),
         );
-        d.store.create_org(&org, &audit).await.map_err(|e| Error::duplicate("org", e))?;
+        d.store
+            .create_org(&org, &audit)
+            .await
+            .map_err(|e| Error::duplicate("org", e))?;
         Ok(org)
     }
 
@@ -67,14 +75,27 @@ impl Orgs {
         if !who.can_access(id) {
             return Err(Error::NotFound("org"));
         }
-        self.deps.store.get_org(id).await?.ok_or(Error::NotFound("org"))
+        self.deps
+            .store
+            .get_org(id)
+            .await?
+            .ok_or(Error::NotFound("org"))
     }
 
-    pub async fn list(&self, who: &AdminPrincipal, after: Option<&str>, limit: u32) -> Result<Page<Organization>> {
+    pub async fn list(
+        &self,
+        who: &AdminPrincipal,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Organization>> {
         match who.org_filter() {
             None => Ok(self.deps.store.list_orgs(after, limit).await?),
             Some(own) => {
-                let items = if after.is_none() { vec![self.get(who, own).await?] } else { Vec::new() };
+                let items = if after.is_none() {
+                    vec![self.get(who, own).await?]
+                } else {
+                    Vec::new()
+                };
                 Ok(Page { items, next: None })
             }
         }
@@ -90,7 +111,11 @@ impl Orgs {
         if_match: Option<i64>,
     ) -> Result<Organization> {
         let Some(fields) = patch.as_object() else {
-            return Err(Error::invalid("", "invalid_type", "a merge patch must be a JSON object"));
+            return Err(Error::invalid(
+                "",
+                "invalid_type",
+                "a merge patch must be a JSON object",
+            ));
         };
         let current = self.get(who, id).await?;
         if if_match.is_some_and(|v| v != current.version) {
@@ -104,7 +129,8 @@ impl Orgs {
             "password_policy": current.password_policy,
         });
         merge_patch(&mut doc, patch);
-        let edit: OrgEdit = serde_json::from_value(doc).map_err(|e| Error::invalid("", "invalid_field", serde_message(&e)))?;
+        let edit: OrgEdit = serde_json::from_value(doc)
+            .map_err(|e| Error::invalid("", "invalid_field", serde_message(&e)))?;
         let d = &self.deps;
         let next = validated(Organization {
             slug: edit.slug,
@@ -125,13 +151,25 @@ impl Orgs {
             org_target(&current),
             serde_json::json!({ "fields": changed }),
         );
-        d.store.update_org(&next, &audit).await.map_err(|e| Error::duplicate("org", e))
+        d.store
+            .update_org(&next, &audit)
+            .await
+            .map_err(|e| Error::duplicate("org", e))
     }
 
     /// Deletes an org with everything in it. The default org cannot be deleted.
-    pub async fn delete(&self, who: &AdminPrincipal, ctx: &RequestContext, id: OrgId) -> Result<()> {
+    pub async fn delete(
+        &self,
+        who: &AdminPrincipal,
+        ctx: &RequestContext,
+        id: OrgId,
+    ) -> Result<()> {
         if who.scope() != TokenScope::Instance {
-            return Err(if who.can_access(id) { Error::Forbidden } else { Error::NotFound("org") });
+            return Err(if who.can_access(id) {
+                Error::Forbidden
+            } else {
+                Error::NotFound("org")
+            });
         }
         if id == OrgId::DEFAULT {
             return Err(Error::Conflict("the default org cannot be deleted".into()));
@@ -147,7 +185,11 @@ impl Orgs {
             org_target(&org),
             serde_json::json!({ "slug": org.slug }),
         );
-        if d.store.delete_org(id, &audit).await? { Ok(()) } else { Err(Error::NotFound("org")) }
+        if d.store.delete_org(id, &audit).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("org"))
+        }
     }
 }
 
@@ -169,22 +211,41 @@ fn validated(mut org: Organization) -> Result<Organization> {
     let mut errors = Vec::new();
     org.slug = org.slug.to_ascii_lowercase();
     let slug_ok = (1..=63).contains(&org.slug.len())
-        && org.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && org
+            .slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !org.slug.starts_with('-')
         && !org.slug.ends_with('-');
     if !slug_ok {
-        errors.push(FieldError::new("slug", "invalid_format", "1-63 of a-z, 0-9 and '-', not starting or ending with '-'"));
+        errors.push(FieldError::new(
+            "slug",
+            "invalid_format",
+            "1-63 of a-z, 0-9 and '-', not starting or ending with '-'",
+        ));
     }
     org.name = org.name.trim().to_owned();
     if org.name.is_empty() || org.name.len() > 200 {
-        errors.push(FieldError::new("name", "invalid_length", "must be 1-200 bytes"));
+        errors.push(FieldError::new(
+            "name",
+            "invalid_length",
+            "must be 1-200 bytes",
+        ));
     }
-    let mut domains: Vec<String> = org.domains.iter().map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase()).collect();
+    let mut domains: Vec<String> = org
+        .domains
+        .iter()
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+        .collect();
     domains.sort();
     domains.dedup();
     for (i, domain) in domains.iter().enumerate() {
         if !is_domain(domain) {
-            errors.push(FieldError::new(format!("domains/{i}"), "invalid_domain", "is not a DNS domain name"));
+            errors.push(FieldError::new(
+                format!("domains/{i}"),
+                "invalid_domain",
+                "is not a DNS domain name",
+            ));
         }
     }
     org.domains = domains;
@@ -193,10 +254,20 @@ fn validated(mut org: Organization) -> Result<Organization> {
     {
         errors.extend(errs);
     }
-    if org.password_policy.min_length < 1 || org.password_policy.min_length > org.password_policy.max_length {
-        errors.push(FieldError::new("password_policy", "invalid_value", "min_length must be between 1 and max_length"));
+    if org.password_policy.min_length < 1
+        || org.password_policy.min_length > org.password_policy.max_length
+    {
+        errors.push(FieldError::new(
+            "password_policy",
+            "invalid_value",
+            "min_length must be between 1 and max_length",
+        ));
     }
-    if errors.is_empty() { Ok(org) } else { Err(Error::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(org)
+    } else {
+        Err(Error::Invalid(errors))
+    }
 }
 
 fn is_domain(domain: &str) -> bool {
@@ -204,7 +275,9 @@ fn is_domain(domain: &str) -> bool {
         && domain.contains('.')
         && domain.split('.').all(|label| {
             (1..=63).contains(&label.len())
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -213,7 +286,6 @@ fn is_domain(domain: &str) -> bool {
 fn org_target(org: &Organization) -> Target {
     Target::new("org", org.id, Some(org.id))
 }
-
 
 #[cfg(test)]
 mod tests {

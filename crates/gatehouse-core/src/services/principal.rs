@@ -17,22 +17,38 @@ pub struct AdminPrincipal {
 
 impl AdminPrincipal {
     pub(crate) fn from_token(id: ApiTokenId, scope: TokenScope) -> Self {
-        Self { actor: format!("token:{id}"), scope, token_id: Some(id) }
+        Self {
+            actor: format!("token:{id}"),
+            scope,
+            token_id: Some(id),
+        }
     }
 
     pub(crate) fn bootstrap() -> Self {
-        Self { actor: "bootstrap".into(), scope: TokenScope::Instance, token_id: None }
+        Self {
+            actor: "bootstrap".into(),
+            scope: TokenScope::Instance,
+            token_id: None,
+        }
     }
 
     /// The operator at the machine running `gatehouse admin …`: whoever can open the
     /// database and master key already holds every right.
     pub fn cli() -> Self {
-        Self { actor: "cli".into(), scope: TokenScope::Instance, token_id: None }
+        Self {
+            actor: "cli".into(),
+            scope: TokenScope::Instance,
+            token_id: None,
+        }
     }
 
     /// The first administrator created through the one-time setup link.
     pub(crate) fn setup() -> Self {
-        Self { actor: "setup".into(), scope: TokenScope::Instance, token_id: None }
+        Self {
+            actor: "setup".into(),
+            scope: TokenScope::Instance,
+            token_id: None,
+        }
     }
 
     pub fn actor(&self) -> &str {

@@ -41,7 +41,10 @@ impl UserProfile {
             _ => Map::new(),
         };
         out.insert("username".into(), Value::String(self.username.clone()));
-        out.insert("email".into(), self.email.clone().map_or(Value::Null, Value::String));
+        out.insert(
+            "email".into(),
+            self.email.clone().map_or(Value::Null, Value::String),
+        );
         out.insert("email_verified".into(), Value::Bool(self.email_verified));
         out.insert("attributes".into(), Value::Object(self.attributes.clone()));
         out
@@ -53,7 +56,11 @@ impl UserProfile {
         let username = match doc.remove("username") {
             Some(Value::String(s)) => s,
             Some(_) => {
-                errors.push(FieldError::new("username", "invalid_type", "must be a string"));
+                errors.push(FieldError::new(
+                    "username",
+                    "invalid_type",
+                    "must be a string",
+                ));
                 String::new()
             }
             None => {
@@ -73,7 +80,11 @@ impl UserProfile {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => b,
             Some(_) => {
-                errors.push(FieldError::new("email_verified", "invalid_type", "must be a boolean"));
+                errors.push(FieldError::new(
+                    "email_verified",
+                    "invalid_type",
+                    "must be a boolean",
+                ));
                 false
             }
         };
@@ -81,7 +92,11 @@ impl UserProfile {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(m)) => m,
             Some(_) => {
-                errors.push(FieldError::new("attributes", "invalid_type", "must be an object"));
+                errors.push(FieldError::new(
+                    "attributes",
+                    "invalid_type",
+                    "must be an object",
+                ));
                 Map::new()
             }
         };
@@ -94,11 +109,21 @@ impl UserProfile {
                 StandardClaims::default()
             }
         };
-        let profile = Self { username, email, email_verified, claims, attributes };
+        let profile = Self {
+            username,
+            email,
+            email_verified,
+            claims,
+            attributes,
+        };
         if errors.is_empty() {
             errors = profile.check_formats();
         }
-        if errors.is_empty() { Ok(profile) } else { Err(Error::Invalid(errors)) }
+        if errors.is_empty() {
+            Ok(profile)
+        } else {
+            Err(Error::Invalid(errors))
+        }
     }
 
     /// Syntax checks that need no org: username and e-mail shape, birthdate.
@@ -108,7 +133,11 @@ impl UserProfile {
         if name.trim().is_empty() {
             errors.push(FieldError::new("username", "required", "must not be empty"));
         } else if name.len() > MAX_USERNAME_BYTES {
-            errors.push(FieldError::new("username", "too_long", "must be at most 256 bytes"));
+            errors.push(FieldError::new(
+                "username",
+                "too_long",
+                "must be at most 256 bytes",
+            ));
         } else if name.trim() != name || name.chars().any(char::is_control) {
             errors.push(FieldError::new(
                 "username",
@@ -119,12 +148,20 @@ impl UserProfile {
         if let Some(email) = &self.email
             && !is_email(email)
         {
-            errors.push(FieldError::new("email", "invalid_email", "is not a valid e-mail address"));
+            errors.push(FieldError::new(
+                "email",
+                "invalid_email",
+                "is not a valid e-mail address",
+            ));
         }
         if let Some(date) = &self.claims.birthdate
             && !is_birthdate(date)
         {
-            errors.push(FieldError::new("birthdate", "invalid_format", "must be YYYY-MM-DD or YYYY"));
+            errors.push(FieldError::new(
+                "birthdate",
+                "invalid_format",
+                "must be YYYY-MM-DD or YYYY",
+            ));
         }
         errors
     }
@@ -165,7 +202,9 @@ pub(crate) fn serde_message(e: &serde_json::Error) -> String {
 fn is_email(email: &str) -> bool {
     email.len() <= MAX_EMAIL_BYTES
         && email_address::EmailAddress::is_valid(email)
-        && email.rsplit_once('@').is_some_and(|(_, domain)| domain.contains('.'))
+        && email
+            .rsplit_once('@')
+            .is_some_and(|(_, domain)| domain.contains('.'))
 }
 
 fn is_birthdate(text: &str) -> bool {
@@ -184,7 +223,10 @@ fn is_birthdate(text: &str) -> bool {
 }
 
 /// Validates custom attributes against an org's profile schema (JSON Schema).
-pub fn check_attributes(schema: Option<&Value>, attributes: &Map<String, Value>) -> Result<(), Error> {
+pub fn check_attributes(
+    schema: Option<&Value>,
+    attributes: &Map<String, Value>,
+) -> Result<(), Error> {
     let Some(schema) = schema else { return Ok(()) };
     let validator = jsonschema::validator_for(schema)
         .map_err(|e| Error::Internal(format!("stored profile schema does not compile: {e}")))?;
@@ -196,13 +238,21 @@ pub fn check_attributes(schema: Option<&Value>, attributes: &Map<String, Value>)
             FieldError::new(format!("attributes{path}"), "schema", e.to_string())
         })
         .collect();
-    if errors.is_empty() { Ok(()) } else { Err(Error::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(errors))
+    }
 }
 
 /// Checks that a profile schema is a valid JSON Schema before it is stored.
 pub fn check_schema(schema: &Value) -> Result<(), Error> {
     if !schema.is_object() {
-        return Err(Error::invalid("profile_schema", "invalid_schema", "must be a JSON Schema object"));
+        return Err(Error::invalid(
+            "profile_schema",
+            "invalid_schema",
+            "must be a JSON Schema object",
+        ));
     }
     jsonschema::validator_for(schema)
         .map(|_| ())
@@ -224,15 +274,20 @@ mod tests {
 
     fn codes(r: Result<UserProfile, Error>) -> Vec<String> {
         match r {
-            Err(Error::Invalid(errs)) => errs.into_iter().map(|e| format!("{}:{}", e.field, e.code)).collect(),
+            Err(Error::Invalid(errs)) => errs
+                .into_iter()
+                .map(|e| format!("{}:{}", e.field, e.code))
+                .collect(),
             other => vec![format!("{other:?}")],
         }
     }
 
     #[test]
     fn profile_round_trips_through_json() {
-        let p = parse(json!({"username": "ada", "email": "ada@example.com", "given_name": "Ada",
-            "attributes": {"department": "R&D"}}))
+        let p = parse(
+            json!({"username": "ada", "email": "ada@example.com", "given_name": "Ada",
+            "attributes": {"department": "R&D"}}),
+        )
         .unwrap();
         assert_eq!(p.claims.given_name.as_deref(), Some("Ada"));
         assert_eq!(parse(Value::Object(p.to_json())).unwrap(), p);
@@ -241,20 +296,43 @@ mod tests {
     #[test]
     fn profile_rejects_bad_input_with_field_errors() {
         assert_eq!(codes(parse(json!({}))), ["username:required"]);
-        assert_eq!(codes(parse(json!({"username": 5}))), ["username:invalid_type"]);
-        assert_eq!(codes(parse(json!({"username": "a", "email": "not-an-email"}))), ["email:invalid_email"]);
-        assert_eq!(codes(parse(json!({"username": "a", "shoe_size": 44}))), [":invalid_field"]);
-        assert_eq!(codes(parse(json!({"username": " a"}))), ["username:invalid_format"]);
-        assert_eq!(codes(parse(json!({"username": "a", "birthdate": "1990-13-01"}))), ["birthdate:invalid_format"]);
+        assert_eq!(
+            codes(parse(json!({"username": 5}))),
+            ["username:invalid_type"]
+        );
+        assert_eq!(
+            codes(parse(json!({"username": "a", "email": "not-an-email"}))),
+            ["email:invalid_email"]
+        );
+        assert_eq!(
+            codes(parse(json!({"username": "a", "shoe_size": 44}))),
+            [":invalid_field"]
+        );
+        assert_eq!(
+            codes(parse(json!({"username": " a"}))),
+            ["username:invalid_format"]
+        );
+        assert_eq!(
+            codes(parse(json!({"username": "a", "birthdate": "1990-13-01"}))),
+            ["birthdate:invalid_format"]
+        );
     }
 
     #[test]
     fn merge_patch_follows_rfc7396_appendix_a() {
         let cases = [
             (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
-            (json!({"a": "b"}), json!({"b": "c"}), json!({"a": "b", "b": "c"})),
+            (
+                json!({"a": "b"}),
+                json!({"b": "c"}),
+                json!({"a": "b", "b": "c"}),
+            ),
             (json!({"a": "b"}), json!({"a": null}), json!({})),
-            (json!({"a": {"b": "c"}}), json!({"a": {"b": "d", "c": null}}), json!({"a": {"b": "d"}})),
+            (
+                json!({"a": {"b": "c"}}),
+                json!({"a": {"b": "d", "c": null}}),
+                json!({"a": {"b": "d"}}),
+            ),
             (json!({"a": [1]}), json!({"a": [2]}), json!({"a": [2]})),
             (json!(["a"]), json!({"a": "b"}), json!({"a": "b"})),
         ];
@@ -272,7 +350,10 @@ mod tests {
         let ok = json!({"department": "Nursing"});
         assert!(check_attributes(Some(&schema), ok.as_object().unwrap()).is_ok());
         let bad = json!({"department": 7});
-        assert!(matches!(check_attributes(Some(&schema), bad.as_object().unwrap()), Err(Error::Invalid(_))));
+        assert!(matches!(
+            check_attributes(Some(&schema), bad.as_object().unwrap()),
+            Err(Error::Invalid(_))
+        ));
         let extra = json!({"shoe": 7});
         assert!(check_attributes(Some(&schema), extra.as_object().unwrap()).is_err());
         assert!(check_schema(&json!({"type": 12})).is_err());

@@ -6,12 +6,12 @@ use crate::error::{Error, Result};
 use crate::ids::OrgId;
 use crate::model::{ApiToken, User};
 use crate::secret::{Secret, TokenHash};
+use crate::services::Deps;
 use crate::services::api_tokens::{ApiTokens, NewApiToken};
 use crate::services::groups::{Groups, NewGroup};
 use crate::services::principal::{AdminPrincipal, RequestContext};
 use crate::services::profile::UserProfile;
 use crate::services::users::{NewUser, Users};
-use crate::services::Deps;
 
 const SETUP_KEY: &str = "setup_token_hash";
 /// The group the first administrator is put in.
@@ -33,7 +33,10 @@ pub struct Setup {
 
 impl Setup {
     pub(crate) fn new(deps: Deps, bootstrap_configured: bool) -> Self {
-        Self { deps, bootstrap_configured }
+        Self {
+            deps,
+            bootstrap_configured,
+        }
     }
 
     /// A fresh one-time setup token when the database is empty and no bootstrap token is
@@ -47,7 +50,10 @@ impl Setup {
             store.take_meta(SETUP_KEY, &old).await?;
         }
         let token = Secret::new(self.deps.rng.token(32));
-        if !store.put_meta_if_absent(SETUP_KEY, TokenHash::of(token.expose()).as_str()).await? {
+        if !store
+            .put_meta_if_absent(SETUP_KEY, TokenHash::of(token.expose()).as_str())
+            .await?
+        {
             // Another node started at the same moment and printed its own link.
             return Ok(None);
         }
@@ -70,30 +76,64 @@ impl Setup {
         password: Secret,
     ) -> Result<SetupResult> {
         let hash = TokenHash::of(token);
-        if !self.is_valid(token).await? || !self.deps.store.take_meta(SETUP_KEY, hash.as_str()).await? {
+        if !self.is_valid(token).await?
+            || !self.deps.store.take_meta(SETUP_KEY, hash.as_str()).await?
+        {
             return Err(Error::AuthFailed);
         }
         let who = AdminPrincipal::setup();
         let users = Users::new(self.deps.clone());
         let user = users
-            .create(&who, ctx, NewUser { org_id: Some(OrgId::DEFAULT), profile, password: Some(password), ..NewUser::default() })
+            .create(
+                &who,
+                ctx,
+                NewUser {
+                    org_id: Some(OrgId::DEFAULT),
+                    profile,
+                    password: Some(password),
+                    ..NewUser::default()
+                },
+            )
             .await;
         let user = match user {
             Ok(user) => user,
             Err(e) => {
                 // Give the link back so the administrator can correct the form and retry.
-                self.deps.store.put_meta_if_absent(SETUP_KEY, hash.as_str()).await?;
+                self.deps
+                    .store
+                    .put_meta_if_absent(SETUP_KEY, hash.as_str())
+                    .await?;
                 return Err(e);
             }
         };
         let groups = Groups::new(self.deps.clone());
         let admins = groups
-            .create(&who, ctx, NewGroup { org_id: Some(OrgId::DEFAULT), name: ADMINISTRATORS_GROUP.into(), description: Some("Instance administrators".into()) })
+            .create(
+                &who,
+                ctx,
+                NewGroup {
+                    org_id: Some(OrgId::DEFAULT),
+                    name: ADMINISTRATORS_GROUP.into(),
+                    description: Some("Instance administrators".into()),
+                },
+            )
             .await?;
         groups.add_member(&who, ctx, admins.id, user.id).await?;
         let (token, secret) = ApiTokens::new(self.deps.clone())
-            .create(&who, ctx, NewApiToken { name: format!("setup ({})", user.username), org_id: None, expires_in: None })
+            .create(
+                &who,
+                ctx,
+                NewApiToken {
+                    name: format!("setup ({})", user.username),
+                    org_id: None,
+                    expires_in: None,
+                },
+            )
             .await?;
-        Ok(SetupResult { user, token, secret })
+        Ok(SetupResult {
+            user,
+            token,
+            secret,
+        })
     }
 }

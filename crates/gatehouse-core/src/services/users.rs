@@ -8,10 +8,10 @@ use crate::ids::{GroupId, OrgId, UserId};
 use crate::model::{Group, LifecycleAction, Organization, Page, User, UserQuery, UserStatus};
 use crate::password::{PolicyContext, StoredPassword};
 use crate::secret::Secret;
+use crate::services::Deps;
 use crate::services::audit::{Target, event};
 use crate::services::principal::{AdminPrincipal, RequestContext};
 use crate::services::profile::{UserProfile, check_attributes, merge_patch};
-use crate::services::Deps;
 
 /// A create-user request.
 #[derive(Debug, Clone, Default)]
@@ -39,13 +39,24 @@ impl Users {
         Self { deps }
     }
 
-    pub async fn create(&self, who: &AdminPrincipal, ctx: &RequestContext, new: NewUser) -> Result<User> {
+    pub async fn create(
+        &self,
+        who: &AdminPrincipal,
+        ctx: &RequestContext,
+        new: NewUser,
+    ) -> Result<User> {
         let org = self.target_org(who, new.org_id).await?;
         check_attributes(org.profile_schema.as_ref(), &new.profile.attributes)?;
         let status = match new.status {
             None => UserStatus::Active,
             Some(s @ (UserStatus::Active | UserStatus::Staged)) => s,
-            Some(_) => return Err(Error::invalid("status", "invalid_value", "must be active or staged")),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "status",
+                    "invalid_value",
+                    "must be active or staged",
+                ));
+            }
         };
         let stored = match (new.password, new.password_hash) {
             (Some(_), Some(_)) => {
@@ -55,11 +66,17 @@ impl Users {
                     "give either password or password_hash, not both",
                 ));
             }
-            (Some(password), None) => Some(self.hash_checked(&org, &new.profile, &password, &[]).await?),
-            (None, Some(hash)) => Some(
-                StoredPassword::import(hash.expose())
-                    .map_err(|_| Error::invalid("password_hash", "unsupported_hash", "unrecognised hash format"))?,
+            (Some(password), None) => Some(
+                self.hash_checked(&org, &new.profile, &password, &[])
+                    .await?,
             ),
+            (None, Some(hash)) => Some(StoredPassword::import(hash.expose()).map_err(|_| {
+                Error::invalid(
+                    "password_hash",
+                    "unsupported_hash",
+                    "unrecognised hash format",
+                )
+            })?),
             (None, None) => None,
         };
         let d = &self.deps;
@@ -80,8 +97,19 @@ impl Users {
             version: 1,
         };
         let details = serde_json::json!({ "username": user.username, "password_scheme": stored.as_ref().map(|s| s.scheme().as_str()) });
-        let audit = event(d.clock.as_ref(), d.rng.as_ref(), who, ctx, "user.create", user_target(&user), details);
-        d.store.create_user(&user, stored.as_ref(), &audit).await.map_err(|e| Error::duplicate("user", e))?;
+        let audit = event(
+            d.clock.as_ref(),
+            d.rng.as_ref(),
+            who,
+            ctx,
+            "user.create",
+            user_target(&user),
+            details,
+        );
+        d.store
+            .create_user(&user, stored.as_ref(), &audit)
+            .await
+            .map_err(|e| Error::duplicate("user", e))?;
         Ok(user)
     }
 
@@ -94,7 +122,12 @@ impl Users {
 
     pub async fn list(&self, who: &AdminPrincipal, mut query: UserQuery) -> Result<Page<User>> {
         match (who.org_filter(), query.org_id) {
-            (Some(own), Some(asked)) if own != asked => return Ok(Page { items: Vec::new(), next: None }),
+            (Some(own), Some(asked)) if own != asked => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
             (Some(own), _) => query.org_id = Some(own),
             (None, _) => {}
         }
@@ -116,7 +149,11 @@ impl Users {
         if_match: Option<i64>,
     ) -> Result<User> {
         if !patch.is_object() {
-            return Err(Error::invalid("", "invalid_type", "a merge patch must be a JSON object"));
+            return Err(Error::invalid(
+                "",
+                "invalid_type",
+                "a merge patch must be a JSON object",
+            ));
         }
         for _ in 0..UPDATE_RETRIES {
             let current = self.get(who, id).await?;
@@ -139,7 +176,10 @@ impl Users {
             next.claims = profile.claims;
             next.attributes = profile.attributes;
             next.updated_at = d.clock.now_millis();
-            let changed: Vec<&String> = patch.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+            let changed: Vec<&String> = patch
+                .as_object()
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
             let audit = event(
                 d.clock.as_ref(),
                 d.rng.as_ref(),
@@ -155,7 +195,9 @@ impl Users {
                 Err(e) => return Err(Error::duplicate("user", e)),
             }
         }
-        Err(Error::Conflict("the user is being changed concurrently; retry".into()))
+        Err(Error::Conflict(
+            "the user is being changed concurrently; retry".into(),
+        ))
     }
 
     /// Moves the user through the lifecycle; a transition not allowed from the current state is a conflict.
@@ -195,10 +237,17 @@ impl Users {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(Error::Conflict("the user is being changed concurrently; retry".into()))
+        Err(Error::Conflict(
+            "the user is being changed concurrently; retry".into(),
+        ))
     }
 
-    pub async fn delete(&self, who: &AdminPrincipal, ctx: &RequestContext, id: UserId) -> Result<()> {
+    pub async fn delete(
+        &self,
+        who: &AdminPrincipal,
+        ctx: &RequestContext,
+        id: UserId,
+    ) -> Result<()> {
         let user = self.get(who, id).await?;
         let d = &self.deps;
         let audit = event(
@@ -210,7 +259,11 @@ impl Users {
             user_target(&user),
             serde_json::json!({ "username": user.username }),
         );
-        if d.store.delete_user(id, &audit).await? { Ok(()) } else { Err(Error::NotFound("user")) }
+        if d.store.delete_user(id, &audit).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("user"))
+        }
     }
 
     /// Sets a new password chosen by an administrator, enforcing the org's policy and history.
@@ -232,7 +285,9 @@ impl Users {
             }
             previous.truncate(history_len as usize);
         }
-        let stored = self.hash_checked(&org, &UserProfile::of(&user), password, &previous).await?;
+        let stored = self
+            .hash_checked(&org, &UserProfile::of(&user), password, &previous)
+            .await?;
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
@@ -242,7 +297,9 @@ impl Users {
             user_target(&user),
             Value::Object(Map::new()),
         );
-        d.store.set_password(id, &stored, history_len, d.clock.now_millis(), Some(&audit)).await?;
+        d.store
+            .set_password(id, &stored, history_len, d.clock.now_millis(), Some(&audit))
+            .await?;
         Ok(())
     }
 
@@ -260,7 +317,10 @@ impl Users {
         password: &Secret,
         previous: &[StoredPassword],
     ) -> Result<StoredPassword> {
-        let context = PolicyContext { username: Some(&profile.username), email: profile.email.as_deref() };
+        let context = PolicyContext {
+            username: Some(&profile.username),
+            email: profile.email.as_deref(),
+        };
         if let Err(violations) = org.password_policy.check(password, &context) {
             return Err(Error::Invalid(
                 violations
@@ -271,19 +331,41 @@ impl Users {
             ));
         }
         let hasher = &self.deps.hasher;
-        if !previous.is_empty() && org.password_policy.reused(hasher, password, previous).await.map_err(internal)? {
-            return Err(Error::invalid("password", "reused", "must differ from recently used passwords"));
+        if !previous.is_empty()
+            && org
+                .password_policy
+                .reused(hasher, password, previous)
+                .await
+                .map_err(internal)?
+        {
+            return Err(Error::invalid(
+                "password",
+                "reused",
+                "must differ from recently used passwords",
+            ));
         }
         hasher.hash(password).await.map_err(internal)
     }
 
-    async fn target_org(&self, who: &AdminPrincipal, requested: Option<OrgId>) -> Result<Organization> {
+    async fn target_org(
+        &self,
+        who: &AdminPrincipal,
+        requested: Option<OrgId>,
+    ) -> Result<Organization> {
         let id = who.target_org(requested).ok_or(Error::NotFound("org"))?;
-        self.deps.store.get_org(id).await?.ok_or(Error::NotFound("org"))
+        self.deps
+            .store
+            .get_org(id)
+            .await?
+            .ok_or(Error::NotFound("org"))
     }
 
     async fn org_of(&self, user: &User) -> Result<Organization> {
-        self.deps.store.get_org(user.org_id).await?.ok_or(Error::NotFound("org"))
+        self.deps
+            .store
+            .get_org(user.org_id)
+            .await?
+            .ok_or(Error::NotFound("org"))
     }
 
     async fn visible_group(&self, who: &AdminPrincipal, id: GroupId) -> Result<Group> {
@@ -301,4 +383,3 @@ fn user_target(user: &User) -> Target {
 fn internal(e: impl std::fmt::Display) -> Error {
     Error::Internal(e.to_string())
 }
-

@@ -21,7 +21,10 @@ use crate::rfc3339;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/api-tokens", post(create_token).get(list_tokens))
-        .route("/api/v1/api-tokens/{id}", get(get_token).delete(revoke_token))
+        .route(
+            "/api/v1/api-tokens/{id}",
+            get(get_token).delete(revoke_token),
+        )
 }
 
 /// An API token as lists and reads show it.
@@ -48,7 +51,17 @@ pub struct ApiTokenView {
 impl From<ApiToken> for ApiTokenView {
     fn from(token: ApiToken) -> Self {
         // `hash` is dropped here on purpose: it never leaves the server.
-        let ApiToken { id, name, scope, hash: _, prefix, created_at, expires_at, revoked_at, created_by } = token;
+        let ApiToken {
+            id,
+            name,
+            scope,
+            hash: _,
+            prefix,
+            created_at,
+            expires_at,
+            revoked_at,
+            created_by,
+        } = token;
         Self {
             id,
             name,
@@ -144,8 +157,24 @@ pub async fn create_token(
     Ctx(ctx): Ctx,
     JsonBody(body): JsonBody<CreateApiTokenRequest>,
 ) -> Result<Response, ApiError> {
-    let CreateApiTokenRequest { name, org_id, expires_in } = body;
-    let (token, secret) = state.services.api_tokens.create(&who, &ctx, NewApiToken { name, org_id, expires_in }).await?;
+    let CreateApiTokenRequest {
+        name,
+        org_id,
+        expires_in,
+    } = body;
+    let (token, secret) = state
+        .services
+        .api_tokens
+        .create(
+            &who,
+            &ctx,
+            NewApiToken {
+                name,
+                org_id,
+                expires_in,
+            },
+        )
+        .await?;
     let location = absolute(&state, &format!("/api/v1/api-tokens/{}", token.id));
     let view = ApiTokenView::from(token);
     let body = CreatedApiToken {
@@ -167,9 +196,15 @@ pub async fn create_token(
     tag = "api-tokens",
     responses((status = 200, description = "Every token this caller can see", body = ApiTokenList))
 )]
-pub async fn list_tokens(State(state): State<AppState>, Admin(who): Admin) -> Result<Json<ApiTokenList>, ApiError> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+) -> Result<Json<ApiTokenList>, ApiError> {
     let tokens = state.services.api_tokens.list(&who).await?;
-    Ok(Json(ApiTokenList { items: tokens.into_iter().map(Into::into).collect(), next_cursor: None }))
+    Ok(Json(ApiTokenList {
+        items: tokens.into_iter().map(Into::into).collect(),
+        next_cursor: None,
+    }))
 }
 
 /// Read an API token (without its secret).
@@ -188,7 +223,11 @@ pub async fn get_token(
     Admin(who): Admin,
     PathParams(id): PathParams<String>,
 ) -> Result<Json<ApiTokenView>, ApiError> {
-    let token = state.services.api_tokens.get(&who, parse_id(&id, "api_token")?).await?;
+    let token = state
+        .services
+        .api_tokens
+        .get(&who, parse_id(&id, "api_token")?)
+        .await?;
     Ok(Json(token.into()))
 }
 
@@ -210,6 +249,10 @@ pub async fn revoke_token(
     Ctx(ctx): Ctx,
     PathParams(id): PathParams<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.services.api_tokens.revoke(&who, &ctx, parse_id(&id, "api_token")?).await?;
+    state
+        .services
+        .api_tokens
+        .revoke(&who, &ctx, parse_id(&id, "api_token")?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

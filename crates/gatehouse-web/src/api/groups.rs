@@ -19,9 +19,15 @@ use crate::rfc3339;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/groups", post(create_group).get(list_groups))
-        .route("/api/v1/groups/{id}", get(get_group).patch(update_group).delete(delete_group))
+        .route(
+            "/api/v1/groups/{id}",
+            get(get_group).patch(update_group).delete(delete_group),
+        )
         .route("/api/v1/groups/{id}/members", get(list_members))
-        .route("/api/v1/groups/{id}/members/{user_id}", put(add_member).delete(remove_member))
+        .route(
+            "/api/v1/groups/{id}/members/{user_id}",
+            put(add_member).delete(remove_member),
+        )
 }
 
 /// A group as the API shows it.
@@ -43,7 +49,15 @@ pub struct GroupView {
 
 impl From<Group> for GroupView {
     fn from(group: Group) -> Self {
-        let Group { id, org_id, name, description, created_at, updated_at, version } = group;
+        let Group {
+            id,
+            org_id,
+            name,
+            description,
+            created_at,
+            updated_at,
+            version,
+        } = group;
         Self {
             id,
             org_id,
@@ -122,8 +136,24 @@ pub async fn create_group(
     Ctx(ctx): Ctx,
     JsonBody(body): JsonBody<CreateGroupRequest>,
 ) -> Result<Versioned<GroupView>, ApiError> {
-    let CreateGroupRequest { name, description, org_id } = body;
-    let group = state.services.groups.create(&who, &ctx, NewGroup { org_id, name, description }).await?;
+    let CreateGroupRequest {
+        name,
+        description,
+        org_id,
+    } = body;
+    let group = state
+        .services
+        .groups
+        .create(
+            &who,
+            &ctx,
+            NewGroup {
+                org_id,
+                name,
+                description,
+            },
+        )
+        .await?;
     let location = absolute(&state, &format!("/api/v1/groups/{}", group.id));
     Ok(Versioned::created(location, group.version, group.into()))
 }
@@ -151,14 +181,22 @@ pub async fn list_groups(
         after: params.cursor.clone(),
         limit,
     };
-    let page = state.services.groups.list(&who, query).await.map_err(list_error)?;
+    let page = state
+        .services
+        .groups
+        .list(&who, query)
+        .await
+        .map_err(list_error)?;
     let link_params = [
         ("org_id", params.org_id.map(|o| o.to_string())),
         ("name_prefix", params.name_prefix),
         ("limit", params.limit.map(|l| l.to_string())),
     ];
     let next = next_page_url(&state, "/api/v1/groups", &link_params, page.next.as_deref());
-    let body = GroupList { items: page.items.into_iter().map(GroupView::from).collect(), next_cursor: page.next };
+    let body = GroupList {
+        items: page.items.into_iter().map(GroupView::from).collect(),
+        next_cursor: page.next,
+    };
     Ok(Listed::new(body, next))
 }
 
@@ -178,7 +216,11 @@ pub async fn get_group(
     Admin(who): Admin,
     PathParams(id): PathParams<String>,
 ) -> Result<Versioned<GroupView>, ApiError> {
-    let group = state.services.groups.get(&who, parse_id(&id, "group")?).await?;
+    let group = state
+        .services
+        .groups
+        .get(&who, parse_id(&id, "group")?)
+        .await?;
     Ok(Versioned::ok(group.version, group.into()))
 }
 
@@ -209,7 +251,11 @@ pub async fn update_group(
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Versioned<GroupView>, ApiError> {
     let id = parse_id(&id, "group")?;
-    let group = state.services.groups.update(&who, &ctx, id, &patch, if_match).await?;
+    let group = state
+        .services
+        .groups
+        .update(&who, &ctx, id, &patch, if_match)
+        .await?;
     Ok(Versioned::ok(group.version, group.into()))
 }
 
@@ -230,7 +276,11 @@ pub async fn delete_group(
     Ctx(ctx): Ctx,
     PathParams(id): PathParams<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.services.groups.delete(&who, &ctx, parse_id(&id, "group")?).await?;
+    state
+        .services
+        .groups
+        .delete(&who, &ctx, parse_id(&id, "group")?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -276,7 +326,11 @@ pub async fn add_member(
     PathParams((id, user_id)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let (group, user) = (parse_id(&id, "group")?, parse_id(&user_id, "user")?);
-    state.services.groups.add_member(&who, &ctx, group, user).await?;
+    state
+        .services
+        .groups
+        .add_member(&who, &ctx, group, user)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -298,6 +352,10 @@ pub async fn remove_member(
     PathParams((id, user_id)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let (group, user) = (parse_id(&id, "group")?, parse_id(&user_id, "membership")?);
-    state.services.groups.remove_member(&who, &ctx, group, user).await?;
+    state
+        .services
+        .groups
+        .remove_member(&who, &ctx, group, user)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,7 @@
 pub mod api_tokens;
 pub mod groups;
 pub mod orgs;
+pub mod user_document;
 pub mod users;
 
 use axum::Json;
@@ -43,7 +44,9 @@ pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit {
         None => Ok(DEFAULT_LIMIT),
         Some(n @ 1..=MAX_LIMIT) => Ok(n),
-        Some(_) => Err(ApiError::Malformed(format!("limit must be between 1 and {MAX_LIMIT}"))),
+        Some(_) => Err(ApiError::Malformed(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        ))),
     }
 }
 
@@ -51,9 +54,9 @@ pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
 /// another list, sort or order) is the caller's malformed parameter, a 400.
 pub(crate) fn list_error(e: Error) -> ApiError {
     match e {
-        Error::NotFound("cursor") => {
-            ApiError::Malformed("cursor is invalid, or was issued for a different sort or order".into())
-        }
+        Error::NotFound("cursor") => ApiError::Malformed(
+            "cursor is invalid, or was issued for a different sort or order".into(),
+        ),
         other => other.into(),
     }
 }
@@ -65,7 +68,8 @@ pub(crate) fn absolute(state: &AppState, path: &str) -> String {
 
 /// The strong entity tag of a resource version.
 pub(crate) fn etag(version: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+    HeaderValue::from_str(&format!("\"{version}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
 /// A JSON resource with its version as `ETag` and, when created, its `Location`.
@@ -79,17 +83,32 @@ pub struct Versioned<T> {
 
 impl<T> Versioned<T> {
     pub fn ok(version: i64, body: T) -> Self {
-        Self { status: StatusCode::OK, version, location: None, body }
+        Self {
+            status: StatusCode::OK,
+            version,
+            location: None,
+            body,
+        }
     }
 
     pub fn created(location: String, version: i64, body: T) -> Self {
-        Self { status: StatusCode::CREATED, version, location: Some(location), body }
+        Self {
+            status: StatusCode::CREATED,
+            version,
+            location: Some(location),
+            body,
+        }
     }
 }
 
 impl<T: serde::Serialize> IntoResponse for Versioned<T> {
     fn into_response(self) -> Response {
-        let mut response = (self.status, [(header::ETAG, etag(self.version))], Json(self.body)).into_response();
+        let mut response = (
+            self.status,
+            [(header::ETAG, etag(self.version))],
+            Json(self.body),
+        )
+            .into_response();
         if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             response.headers_mut().insert(header::LOCATION, location);
         }
@@ -114,7 +133,10 @@ impl<T> Listed<T> {
 impl<T: serde::Serialize> IntoResponse for Listed<T> {
     fn into_response(self) -> Response {
         let mut response = Json(self.body).into_response();
-        if let Some(link) = self.next.and_then(|url| HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")).ok()) {
+        if let Some(link) = self
+            .next
+            .and_then(|url| HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")).ok())
+        {
             response.headers_mut().insert(header::LINK, link);
         }
         response

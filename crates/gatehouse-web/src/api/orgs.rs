@@ -20,7 +20,10 @@ use crate::rfc3339;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/orgs", post(create_org).get(list_orgs))
-        .route("/api/v1/orgs/{id}", get(get_org).patch(update_org).delete(delete_org))
+        .route(
+            "/api/v1/orgs/{id}",
+            get(get_org).patch(update_org).delete(delete_org),
+        )
 }
 
 /// An organization as the API shows it.
@@ -48,8 +51,17 @@ pub struct OrgView {
 
 impl From<Organization> for OrgView {
     fn from(org: Organization) -> Self {
-        let Organization { id, slug, name, domains, profile_schema, password_policy, created_at, updated_at, version } =
-            org;
+        let Organization {
+            id,
+            slug,
+            name,
+            domains,
+            profile_schema,
+            password_policy,
+            created_at,
+            updated_at,
+            version,
+        } = org;
         Self {
             id,
             slug,
@@ -139,8 +151,20 @@ pub async fn create_org(
     Ctx(ctx): Ctx,
     JsonBody(body): JsonBody<CreateOrgRequest>,
 ) -> Result<Versioned<OrgView>, ApiError> {
-    let CreateOrgRequest { slug, name, domains, profile_schema, password_policy } = body;
-    let new = NewOrg { slug, name, domains, profile_schema, password_policy };
+    let CreateOrgRequest {
+        slug,
+        name,
+        domains,
+        profile_schema,
+        password_policy,
+    } = body;
+    let new = NewOrg {
+        slug,
+        name,
+        domains,
+        profile_schema,
+        password_policy,
+    };
     let org = state.services.orgs.create(&who, &ctx, new).await?;
     let location = absolute(&state, &format!("/api/v1/orgs/{}", org.id));
     Ok(Versioned::created(location, org.version, org.into()))
@@ -163,10 +187,18 @@ pub async fn list_orgs(
     ApiQuery(params): ApiQuery<OrgListParams>,
 ) -> Result<Listed<OrgList>, ApiError> {
     let limit = page_limit(params.limit)?;
-    let page = state.services.orgs.list(&who, params.cursor.as_deref(), limit).await.map_err(list_error)?;
+    let page = state
+        .services
+        .orgs
+        .list(&who, params.cursor.as_deref(), limit)
+        .await
+        .map_err(list_error)?;
     let link_params = [("limit", params.limit.map(|l| l.to_string()))];
     let next = next_page_url(&state, "/api/v1/orgs", &link_params, page.next.as_deref());
-    let body = OrgList { items: page.items.into_iter().map(OrgView::from).collect(), next_cursor: page.next };
+    let body = OrgList {
+        items: page.items.into_iter().map(OrgView::from).collect(),
+        next_cursor: page.next,
+    };
     Ok(Listed::new(body, next))
 }
 
@@ -217,7 +249,11 @@ pub async fn update_org(
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Versioned<OrgView>, ApiError> {
     let id = parse_id(&id, "org")?;
-    let org = state.services.orgs.update(&who, &ctx, id, &patch, if_match).await?;
+    let org = state
+        .services
+        .orgs
+        .update(&who, &ctx, id, &patch, if_match)
+        .await?;
     Ok(Versioned::ok(org.version, org.into()))
 }
 
@@ -240,6 +276,10 @@ pub async fn delete_org(
     Ctx(ctx): Ctx,
     PathParams(id): PathParams<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.services.orgs.delete(&who, &ctx, parse_id(&id, "org")?).await?;
+    state
+        .services
+        .orgs
+        .delete(&who, &ctx, parse_id(&id, "org")?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

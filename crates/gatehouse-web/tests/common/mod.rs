@@ -10,8 +10,14 @@ use serde_json::Value;
 pub async fn json(response: Response, status: u16) -> Value {
     let (got, headers, text) = read(response).await;
     assert_eq!(got, status, "expected {status}, got {got}: {text}");
-    let content_type = headers.get("content-type").map(|v| v.to_str().unwrap()).unwrap_or("");
-    assert!(content_type.starts_with("application/json"), "content type {content_type:?}: {text}");
+    let content_type = headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("");
+    assert!(
+        content_type.starts_with("application/json"),
+        "content type {content_type:?}: {text}"
+    );
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
@@ -20,10 +26,17 @@ pub async fn json(response: Response, status: u16) -> Value {
 pub async fn problem(response: Response, status: u16) -> Value {
     let (got, headers, text) = read(response).await;
     assert_eq!(got, status, "expected {status}, got {got}: {text}");
-    assert_eq!(headers["content-type"], "application/problem+json", "{text}");
-    let problem: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    assert_eq!(
+        headers["content-type"], "application/problem+json",
+        "{text}"
+    );
+    let problem: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
     assert_eq!(problem["status"], status, "{problem}");
-    assert!(problem["type"].is_string() && problem["title"].is_string(), "{problem}");
+    assert!(
+        problem["type"].is_string() && problem["title"].is_string(),
+        "{problem}"
+    );
     problem
 }
 
@@ -50,7 +63,16 @@ pub fn field_codes(problem: &Value) -> Vec<String> {
     problem["errors"]
         .as_array()
         .map(|errors| {
-            errors.iter().map(|e| format!("{}:{}", e["field"].as_str().unwrap(), e["code"].as_str().unwrap())).collect()
+            errors
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}:{}",
+                        e["field"].as_str().unwrap(),
+                        e["code"].as_str().unwrap()
+                    )
+                })
+                .collect()
         })
         .unwrap_or_default()
 }
@@ -62,5 +84,8 @@ pub fn etag(headers: &HeaderMap) -> String {
 
 /// A JSON id member as a string.
 pub fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap_or_else(|| panic!("no id in {value}")).to_owned()
+    value["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {value}"))
+        .to_owned()
 }

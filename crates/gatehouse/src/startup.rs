@@ -1,0 +1,37 @@
+//! The start-up sequence shared by every command that needs the core services
+//! (`serve` and `admin`): data directory, master key, database, services.
+
+use std::sync::Arc;
+
+use gatehouse_core::clock::{SystemClock, SystemRng};
+use gatehouse_core::services::{Services, ServicesConfig};
+
+use crate::settings::Settings;
+use crate::{database, keyfile, report};
+
+/// Opens (and migrates) the database and starts the services with `public_url`.
+pub async fn services(settings: &Settings, public_url: String) -> anyhow::Result<Arc<Services>> {
+    keyfile::create_data_dir(&settings.data_dir)?;
+    let rng = Arc::new(SystemRng::new());
+    let (master_key, generated) = keyfile::master_key(settings, rng.as_ref())?;
+    let store = database::open(settings).await?;
+    let config = ServicesConfig {
+        bootstrap_token: settings.server.bootstrap_token.clone(),
+        hash_concurrency: settings.hash_concurrency,
+        public_url,
+    };
+    let started = Services::start(store, Arc::new(SystemClock), rng, master_key, config)
+        .await
+        .map_err(report::core("start"));
+    match (started, generated) {
+        (Ok(services), _) => Ok(services),
+        (Err(e), None) => Err(e),
+        // The database may predate the key file just written: say where the key came from.
+        (Err(e), Some(path)) => Err(anyhow::anyhow!(
+            "{e:#}; no master key was configured or found, so a new one was just generated into \
+             {}: if this database was created with another key, put that key file back or set \
+             GATEHOUSE_MASTER_KEY",
+            path.display()
+        )),
+    }
+}
