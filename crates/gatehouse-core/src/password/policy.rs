@@ -18,8 +18,8 @@ const MIN_WHOLE_FRAGMENT: usize = 3;
 const MIN_WORD_FRAGMENT: usize = 4;
 
 /// Rules for new passwords. Deserialises with defaults for missing fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct PasswordPolicy {
     /// Minimum length in UTF-8 bytes (default 8).
     pub min_length: usize,

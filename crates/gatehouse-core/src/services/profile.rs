@@ -105,7 +105,7 @@ impl UserProfile {
         let claims = match serde_json::from_value::<StandardClaims>(Value::Object(doc)) {
             Ok(c) => c,
             Err(e) => {
-                errors.push(FieldError::new("", "invalid_field", serde_message(&e)));
+                errors.push(claim_error(&e));
                 StandardClaims::default()
             }
         };
@@ -185,6 +185,19 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
             }
         }
         other => *target = other.clone(),
+    }
+}
+
+/// Names the offending field of a standard-claims error: serde says
+/// "unknown field `x`, expected …" or "invalid type: …" without a path.
+fn claim_error(e: &serde_json::Error) -> FieldError {
+    let message = serde_message(e);
+    match message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+    {
+        Some((field, _)) => FieldError::new(field, "unknown_field", "is not a known field"),
+        None => FieldError::new("", "invalid_field", message),
     }
 }
 
@@ -306,7 +319,7 @@ mod tests {
         );
         assert_eq!(
             codes(parse(json!({"username": "a", "shoe_size": 44}))),
-            [":invalid_field"]
+            ["shoe_size:unknown_field"]
         );
         assert_eq!(
             codes(parse(json!({"username": " a"}))),

@@ -39,7 +39,6 @@ pub struct OrgView {
     /// JSON Schema (draft 2020-12) that users' `attributes` must satisfy.
     #[schema(value_type = Option<Object>)]
     pub profile_schema: Option<Value>,
-    #[schema(value_type = Object)]
     pub password_policy: PasswordPolicy,
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -98,7 +97,6 @@ pub struct CreateOrgRequest {
     pub profile_schema: Option<Value>,
     /// Default: 8–256 bytes, common passwords rejected.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
     pub password_policy: Option<PasswordPolicy>,
 }
 

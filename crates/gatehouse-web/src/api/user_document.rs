@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(both, ["org_id:invalid_value", "username:required"]);
         assert_eq!(
             codes(new_user(body(json!({"username": "a", "shoe": 1})))),
-            [":invalid_field"]
+            ["shoe:unknown_field"]
         );
     }
 
