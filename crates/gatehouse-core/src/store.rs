@@ -72,6 +72,16 @@ pub trait UserStore: Send + Sync {
         at: Millis,
         audit: Option<&AuditEvent>,
     ) -> StoreResult<()>;
+    /// Replaces the hash only while it is still `current`, leaving history alone: the
+    /// transparent upgrade of an imported or outdated hash after a successful
+    /// verification. `false` when the password changed meanwhile (that change wins).
+    async fn rehash_password(
+        &self,
+        id: UserId,
+        current: &StoredPassword,
+        upgraded: &StoredPassword,
+        at: Millis,
+    ) -> StoreResult<bool>;
     /// The most recent `limit` previous password hashes, newest first.
     async fn password_history(&self, id: UserId, limit: u32) -> StoreResult<Vec<StoredPassword>>;
 }

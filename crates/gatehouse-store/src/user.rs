@@ -337,6 +337,28 @@ impl<DB: Engine> UserStore for SqlStore<DB> {
         w.commit().await
     }
 
+    async fn rehash_password(
+        &self,
+        id: UserId,
+        current: &StoredPassword,
+        upgraded: &StoredPassword,
+        at: Millis,
+    ) -> StoreResult<bool> {
+        let changed = self
+            .execute(
+                Stmt::new(
+                    "UPDATE password_credentials SET hash = $3, updated_at = $4 \
+                     WHERE user_id = $1 AND hash = $2",
+                )
+                .text(id.to_string())
+                .text(current.as_str())
+                .text(upgraded.as_str())
+                .int(at),
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
     async fn password_history(&self, id: UserId, limit: u32) -> StoreResult<Vec<StoredPassword>> {
         self.read_all(
             Stmt::new(

@@ -69,6 +69,7 @@ conformance!(
     user_list_rejects_foreign_cursor,
     password_set_and_history_keeps_n,
     password_for_missing_user_is_missing,
+    password_rehash_only_replaces_the_hash_it_verified,
     group_crud_and_case_insensitive_name_conflict,
     group_update_with_stale_version_conflicts,
     group_membership_is_idempotent,
@@ -1699,4 +1700,46 @@ async fn sqlite_in_memory_keeps_its_data() {
     .unwrap();
     assert!(store.put_meta_if_absent("k", "v").await.unwrap());
     assert_eq!(store.get_meta("k").await.unwrap().as_deref(), Some("v"));
+}
+
+/// A transparent rehash after sign-in must not undo a password change that
+/// landed between the verification and the rehash.
+async fn password_rehash_only_replaces_the_hash_it_verified(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let org = fx.seed_org(&*store, "acme").await;
+    let user = fx.user(org, "alice", None);
+    store
+        .create_user(&user, Some(&fake_hash(1)), &fx.audit("user.create", "a"))
+        .await
+        .unwrap();
+    store
+        .set_password(user.id, &fake_hash(2), 3, fx.now(), None)
+        .await
+        .unwrap();
+
+    // Upgrading a hash that is no longer current changes nothing.
+    assert!(
+        !store
+            .rehash_password(user.id, &fake_hash(1), &fake_hash(9), fx.now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_password(user.id).await.unwrap(),
+        Some(fake_hash(2))
+    );
+
+    // Upgrading the current hash replaces it and leaves history alone.
+    let history = store.password_history(user.id, 10).await.unwrap();
+    assert!(
+        store
+            .rehash_password(user.id, &fake_hash(2), &fake_hash(3), fx.now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_password(user.id).await.unwrap(),
+        Some(fake_hash(3))
+    );
+    assert_eq!(store.password_history(user.id, 10).await.unwrap(), history);
 }

@@ -87,7 +87,7 @@ impl ApiTokens {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "api_token.create",
             token_target(&token),
@@ -122,7 +122,7 @@ impl ApiTokens {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "api_token.revoke",
             token_target(&token),

@@ -3,7 +3,7 @@
 use crate::clock::{Clock, Rng};
 use crate::ids::{AuditEventId, OrgId};
 use crate::model::{AuditEvent, Outcome};
-use crate::services::principal::{AdminPrincipal, RequestContext};
+use crate::services::principal::RequestContext;
 
 /// What an event is about: its kind, id and org.
 #[derive(Debug, Clone)]
@@ -23,11 +23,11 @@ impl Target {
     }
 }
 
-/// Makes the event for `action` by `actor` on `target`, stamped with the request's context.
+/// Makes the event for `action` by `actor` (`AdminPrincipal::actor`, `user:<id>`, `anonymous`) on `target`, stamped with the request's context.
 pub fn event(
     clock: &dyn Clock,
     rng: &dyn Rng,
-    actor: &AdminPrincipal,
+    actor: &str,
     ctx: &RequestContext,
     action: &str,
     target: Target,
@@ -36,7 +36,7 @@ pub fn event(
     AuditEvent {
         id: AuditEventId::generate(clock, rng),
         at: clock.now_millis(),
-        actor: actor.actor().to_owned(),
+        actor: actor.to_owned(),
         action: action.to_owned(),
         target_type: target.kind.to_owned(),
         target_id: Some(target.id),

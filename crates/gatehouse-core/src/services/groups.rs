@@ -51,7 +51,7 @@ impl Groups {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "group.create",
             group_target(&group),
@@ -120,7 +120,7 @@ impl Groups {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "group.update",
             group_target(&current),
@@ -143,7 +143,7 @@ impl Groups {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "group.delete",
             group_target(&group),
@@ -180,7 +180,7 @@ impl Groups {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "group.member.add",
             group_target(&group),
@@ -204,7 +204,7 @@ impl Groups {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "group.member.remove",
             group_target(&group),

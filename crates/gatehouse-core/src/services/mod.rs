@@ -7,6 +7,7 @@ mod api_tokens;
 pub mod audit;
 mod groups;
 mod orgs;
+mod password_login;
 pub mod principal;
 pub mod profile;
 mod setup;
@@ -18,6 +19,7 @@ pub use admin_auth::AdminAuth;
 pub use api_tokens::{ApiTokens, NewApiToken};
 pub use groups::{Groups, NewGroup};
 pub use orgs::{NewOrg, Orgs};
+pub use password_login::PasswordLogin;
 pub use principal::{AdminPrincipal, RequestContext};
 pub use profile::UserProfile;
 pub use setup::{Setup, SetupResult};
@@ -65,6 +67,7 @@ pub struct Services {
     pub users: Users,
     pub groups: Groups,
     pub api_tokens: ApiTokens,
+    pub password_login: PasswordLogin,
     pub admin_auth: AdminAuth,
     pub setup: Setup,
     store: Arc<dyn Store>,
@@ -127,6 +130,7 @@ impl Services {
             users: Users::new(deps.clone()),
             groups: Groups::new(deps.clone()),
             api_tokens: ApiTokens::new(deps.clone()),
+            password_login: PasswordLogin::new(deps.clone()),
             admin_auth: AdminAuth::new(deps.clone(), bootstrap.clone()),
             setup: Setup::new(deps, bootstrap.is_some()),
             store,
@@ -138,6 +142,11 @@ impl Services {
     /// Readiness: one round trip to the database.
     pub async fn ready(&self) -> Result<()> {
         self.store.ping().await.map_err(Error::Store)
+    }
+
+    /// The store, for wiring and tests; handlers go through the services.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     pub fn master_key(&self) -> &MasterKey {

@@ -58,7 +58,7 @@ impl Orgs {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "org.create",
             org_target(&org),
@@ -145,7 +145,7 @@ impl Orgs {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "org.update",
             org_target(&current),
@@ -179,7 +179,7 @@ impl Orgs {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "org.delete",
             org_target(&org),

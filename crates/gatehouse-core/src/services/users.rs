@@ -100,7 +100,7 @@ impl Users {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "user.create",
             user_target(&user),
@@ -183,7 +183,7 @@ impl Users {
             let audit = event(
                 d.clock.as_ref(),
                 d.rng.as_ref(),
-                who,
+                who.actor(),
                 ctx,
                 "user.update",
                 user_target(&current),
@@ -225,7 +225,7 @@ impl Users {
             let audit = event(
                 d.clock.as_ref(),
                 d.rng.as_ref(),
-                who,
+                who.actor(),
                 ctx,
                 &format!("user.{}", action.as_str()),
                 user_target(&current),
@@ -253,7 +253,7 @@ impl Users {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "user.delete",
             user_target(&user),
@@ -291,7 +291,7 @@ impl Users {
         let audit = event(
             d.clock.as_ref(),
             d.rng.as_ref(),
-            who,
+            who.actor(),
             ctx,
             "user.password.set",
             user_target(&user),
