@@ -5,7 +5,7 @@ use crate::ids::{ApiTokenId, OrgId};
 use crate::model::{ApiToken, TokenScope};
 use crate::secret::{Secret, TokenHash};
 use crate::services::Deps;
-use crate::services::audit::{Target, event};
+use crate::services::audit::Target;
 use crate::services::principal::{AdminPrincipal, RequestContext};
 
 /// Every token starts with this, so secret scanners can recognise leaked ones.
@@ -84,9 +84,7 @@ impl ApiTokens {
             revoked_at: None,
             created_by: who.actor().to_owned(),
         };
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "api_token.create",
@@ -119,9 +117,7 @@ impl ApiTokens {
         let token = self.get(who, id).await?;
         let d = &self.deps;
         let now = d.clock.now_millis();
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "api_token.revoke",

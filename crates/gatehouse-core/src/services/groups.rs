@@ -6,7 +6,7 @@ use crate::error::{Error, FieldError, Result};
 use crate::ids::{GroupId, OrgId, UserId};
 use crate::model::{Group, GroupQuery, Page};
 use crate::services::Deps;
-use crate::services::audit::{Target, event};
+use crate::services::audit::Target;
 use crate::services::principal::{AdminPrincipal, RequestContext};
 use crate::services::profile::{merge_patch, serde_message};
 
@@ -48,9 +48,7 @@ impl Groups {
             updated_at: now,
             version: 1,
         })?;
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "group.create",
@@ -117,9 +115,7 @@ impl Groups {
             updated_at: d.clock.now_millis(),
             ..current.clone()
         })?;
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "group.update",
@@ -140,9 +136,7 @@ impl Groups {
     ) -> Result<()> {
         let group = self.get(who, id).await?;
         let d = &self.deps;
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "group.delete",
@@ -177,9 +171,7 @@ impl Groups {
             }
             _ => return Err(Error::NotFound("user")),
         }
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "group.member.add",
@@ -201,9 +193,7 @@ impl Groups {
     ) -> Result<()> {
         let group = self.get(who, id).await?;
         let d = &self.deps;
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "group.member.remove",

@@ -54,6 +54,28 @@ pub(crate) struct Deps {
     pub hasher: PasswordHasher,
 }
 
+impl Deps {
+    /// An audit event for `action` by `actor` on `target`, stamped with the request's context.
+    pub(crate) fn audit(
+        &self,
+        actor: &str,
+        ctx: &RequestContext,
+        action: &str,
+        target: audit::Target,
+        details: serde_json::Value,
+    ) -> crate::model::AuditEvent {
+        audit::event(
+            self.clock.as_ref(),
+            self.rng.as_ref(),
+            actor,
+            ctx,
+            action,
+            target,
+            details,
+        )
+    }
+}
+
 impl std::fmt::Debug for dyn Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Store")

@@ -8,7 +8,7 @@ use crate::ids::OrgId;
 use crate::model::{Organization, Page, TokenScope};
 use crate::password::PasswordPolicy;
 use crate::services::Deps;
-use crate::services::audit::{Target, event};
+use crate::services::audit::Target;
 use crate::services::principal::{AdminPrincipal, RequestContext};
 use crate::services::profile::{check_schema, merge_patch, serde_message};
 
@@ -55,9 +55,7 @@ impl Orgs {
             version: 1,
         };
         let org = validated(org)?;
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "org.create",
@@ -142,9 +140,7 @@ impl Orgs {
             ..current.clone()
         })?;
         let changed: Vec<&String> = fields.keys().collect();
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "org.update",
@@ -176,9 +172,7 @@ impl Orgs {
         }
         let org = self.get(who, id).await?;
         let d = &self.deps;
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "org.delete",

@@ -13,7 +13,7 @@ use crate::model::{Outcome, User, UserStatus};
 use crate::password::Verification;
 use crate::secret::Secret;
 use crate::services::Deps;
-use crate::services::audit::{Target, event};
+use crate::services::audit::Target;
 use crate::services::principal::RequestContext;
 
 #[derive(Debug, Clone)]
@@ -89,9 +89,7 @@ impl PasswordLogin {
                 tracing::info!(user = %user.id, from, "password hash upgraded to argon2id");
             }
         }
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             &format!("user:{}", user.id),
             ctx,
             "user.password.verify",
@@ -123,9 +121,7 @@ impl PasswordLogin {
             ),
             None => ("anonymous".to_owned(), Target::new("org", org, Some(org))),
         };
-        let mut audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let mut audit = d.audit(
             &actor,
             ctx,
             "user.password.verify",

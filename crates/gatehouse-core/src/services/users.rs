@@ -9,7 +9,7 @@ use crate::model::{Group, LifecycleAction, Organization, Page, User, UserQuery, 
 use crate::password::{PolicyContext, StoredPassword};
 use crate::secret::Secret;
 use crate::services::Deps;
-use crate::services::audit::{Target, event};
+use crate::services::audit::Target;
 use crate::services::principal::{AdminPrincipal, RequestContext};
 use crate::services::profile::{UserProfile, check_attributes, merge_patch};
 
@@ -97,15 +97,7 @@ impl Users {
             version: 1,
         };
         let details = serde_json::json!({ "username": user.username, "password_scheme": stored.as_ref().map(|s| s.scheme().as_str()) });
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
-            who.actor(),
-            ctx,
-            "user.create",
-            user_target(&user),
-            details,
-        );
+        let audit = d.audit(who.actor(), ctx, "user.create", user_target(&user), details);
         d.store
             .create_user(&user, stored.as_ref(), &audit)
             .await
@@ -180,9 +172,7 @@ impl Users {
                 .as_object()
                 .map(|m| m.keys().collect())
                 .unwrap_or_default();
-            let audit = event(
-                d.clock.as_ref(),
-                d.rng.as_ref(),
+            let audit = d.audit(
                 who.actor(),
                 ctx,
                 "user.update",
@@ -222,9 +212,7 @@ impl Users {
             next.status = status;
             next.updated_at = d.clock.now_millis();
             next.status_changed_at = next.updated_at;
-            let audit = event(
-                d.clock.as_ref(),
-                d.rng.as_ref(),
+            let audit = d.audit(
                 who.actor(),
                 ctx,
                 &format!("user.{}", action.as_str()),
@@ -250,9 +238,7 @@ impl Users {
     ) -> Result<()> {
         let user = self.get(who, id).await?;
         let d = &self.deps;
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "user.delete",
@@ -288,9 +274,7 @@ impl Users {
         let stored = self
             .hash_checked(&org, &UserProfile::of(&user), password, &previous)
             .await?;
-        let audit = event(
-            d.clock.as_ref(),
-            d.rng.as_ref(),
+        let audit = d.audit(
             who.actor(),
             ctx,
             "user.password.set",
