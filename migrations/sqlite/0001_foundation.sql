@@ -47,7 +47,8 @@ CREATE UNIQUE INDEX users_org_email_uq ON users (org_id, email_lower) WHERE emai
 CREATE INDEX users_org_id_idx ON users (org_id, id);
 CREATE INDEX users_org_status_idx ON users (org_id, status, id);
 CREATE INDEX users_username_idx ON users (username_lower, id);
-CREATE INDEX users_email_idx ON users (email_lower) WHERE email_lower IS NOT NULL;
+-- Serves the instance-wide e-mail filter in id order (WHERE email_lower = ? ORDER BY id).
+CREATE INDEX users_email_idx ON users (email_lower, id);
 
 CREATE TABLE password_credentials (
     user_id    TEXT    NOT NULL CONSTRAINT password_credentials_pkey PRIMARY KEY
