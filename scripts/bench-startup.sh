@@ -16,10 +16,11 @@ port=18391
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 pid=
+ready_ms=0
 
 now_ms() { date +%s%3N; }
 
-# start URL_OR_EMPTY → prints ms to ready; leaves $pid running
+# start URL_OR_EMPTY → sets $ready_ms and leaves the server running as $pid
 start() {
   local db=$1 t0 t1
   t0=$(now_ms)
@@ -34,7 +35,7 @@ start() {
     sleep 0.005
   done
   t1=$(now_ms)
-  echo $((t1 - t0))
+  ready_ms=$((t1 - t0))
 }
 
 stop() { kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; }
@@ -46,11 +47,13 @@ measure() {
   for i in $(seq "$runs"); do
     rm -rf "$work/data"
     db=$($make_db "$i")
-    first+=("$(start "$db")")
+    start "$db"
+    first+=("$ready_ms")
     sleep 1
     rss+=("$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")")
     stop
-    again+=("$(start "$db")")
+    start "$db"
+    again+=("$ready_ms")
     stop
   done
   printf '| %s | start to ready, first start (empty database), median of %d | %s ms |\n' "$engine" "$runs" "$(printf '%s\n' "${first[@]}" | median)"
