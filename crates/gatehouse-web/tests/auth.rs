@@ -102,97 +102,32 @@ async fn org_token_cannot_see_another_orgs_resources() {
 
     let user_path = format!("/api/v1/users/{}", id(&other_user));
     let group_path = format!("/api/v1/groups/{}", id(&other_group));
-    problem(acme_admin.get(&user_path).send().await.unwrap(), 404).await;
-    problem(
-        acme_admin
-            .patch(&user_path)
-            .json(&json!({"nickname": "x"}))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    problem(acme_admin.delete(&user_path).send().await.unwrap(), 404).await;
-    problem(
-        acme_admin
-            .post(&format!("{user_path}/lifecycle/suspend"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    problem(
+    // Every call on the other org's resources, and every create in it, is a 404.
+    let instance_token_path = format!("/api/v1/api-tokens/{}", id(&instance_token));
+    let default_org_path = format!("/api/v1/orgs/{DEFAULT_ORG}");
+    let requests = [
+        acme_admin.get(&user_path),
+        acme_admin.patch(&user_path).json(&json!({"nickname": "x"})),
+        acme_admin.delete(&user_path),
+        acme_admin.post(&format!("{user_path}/lifecycle/suspend")),
         acme_admin
             .put(&format!("{user_path}/password"))
-            .json(&json!({"password": "x"}))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    problem(
-        acme_admin
-            .get(&format!("{user_path}/groups"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    problem(acme_admin.get(&group_path).send().await.unwrap(), 404).await;
-    problem(
-        acme_admin
-            .get(&format!("{group_path}/members"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    problem(
-        acme_admin
-            .get(&format!("/api/v1/orgs/{DEFAULT_ORG}"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    problem(
-        acme_admin
-            .get(&format!("/api/v1/api-tokens/{}", id(&instance_token)))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    // Nor can it create in another org.
-    let body = json!({"username": "intruder", "org_id": DEFAULT_ORG});
-    problem(
+            .json(&json!({"password": "x"})),
+        acme_admin.get(&format!("{user_path}/groups")),
+        acme_admin.get(&group_path),
+        acme_admin.get(&format!("{group_path}/members")),
+        acme_admin.get(&default_org_path),
+        acme_admin.get(&instance_token_path),
         acme_admin
             .post("/api/v1/users")
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    let body = json!({"name": "intruders", "org_id": DEFAULT_ORG});
-    problem(
+            .json(&json!({"username": "intruder", "org_id": DEFAULT_ORG})),
         acme_admin
             .post("/api/v1/groups")
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
+            .json(&json!({"name": "intruders", "org_id": DEFAULT_ORG})),
+    ];
+    for request in requests {
+        problem(request.send().await.unwrap(), 404).await;
+    }
 
     // Lists show only its own org.
     let users = json(acme_admin.get("/api/v1/users").send().await.unwrap(), 200).await;
