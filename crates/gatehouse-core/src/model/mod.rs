@@ -2,6 +2,7 @@
 
 mod api_token;
 mod audit;
+mod client;
 mod group;
 mod org;
 mod page;
@@ -9,6 +10,9 @@ mod user;
 
 pub use api_token::{ApiToken, TokenScope};
 pub use audit::{AuditEvent, AuditQuery, Outcome};
+pub use client::{
+    Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes,
+};
 pub use group::{Group, GroupQuery};
 pub use org::Organization;
 pub use page::{Page, SortOrder};
