@@ -75,6 +75,14 @@ id_type!(
     /// An audit event.
     AuditEventId
 );
+id_type!(
+    /// A browser SSO session (the OIDC `sid`).
+    SessionId
+);
+id_type!(
+    /// One authorization of a client by a user: the family of its codes and tokens.
+    GrantId
+);
 
 impl OrgId {
     /// The organization that always exists; B2C deployments use only this one.

@@ -15,10 +15,11 @@ use async_trait::async_trait;
 
 use crate::clock::Millis;
 use crate::error::StoreError;
-use crate::ids::{ApiTokenId, GroupId, OrgId, UserId};
+use crate::ids::{ApiTokenId, GrantId, GroupId, OrgId, SessionId, UserId};
 use crate::model::{
-    ApiToken, AuditEvent, AuditQuery, Group, GroupQuery, Organization, Page, TokenScope, User,
-    UserQuery,
+    ApiToken, AuditEvent, AuditQuery, AuthorizationCode, CodeRedemption, Consent, Grant, Group,
+    GroupQuery, Organization, Page, PendingAuthorization, RefreshRotation, RefreshToken,
+    SsoSession, TokenScope, User, UserQuery,
 };
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
@@ -133,6 +134,8 @@ pub trait ApiTokenStore: Send + Sync {
 pub trait AuditStore: Send + Sync {
     /// Appends an event that records no stored change (e.g. a failed attempt).
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Appends several such events in one transaction: all or none.
+    async fn append_audit_batch(&self, events: &[AuditEvent]) -> StoreResult<()>;
     /// Newest first.
     async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEvent>>;
 }
@@ -151,13 +154,109 @@ pub trait MetaStore: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
+/// Browser SSO sessions.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &SsoSession, audit: &AuditEvent) -> StoreResult<()>;
+    /// The session whose cookie secret hashes to `secret_hash`, revoked or not.
+    async fn find_session(&self, secret_hash: &TokenHash) -> StoreResult<Option<SsoSession>>;
+    async fn get_session(&self, id: SessionId) -> StoreResult<Option<SsoSession>>;
+    /// Records activity (idle timeout); no audit.
+    async fn touch_session(&self, id: SessionId, at: Millis) -> StoreResult<()>;
+    /// A user's sessions that are neither revoked nor past `now`, newest first.
+    async fn list_sessions(&self, user: UserId, now: Millis) -> StoreResult<Vec<SsoSession>>;
+    /// Revokes the session and every grant issued from it that is not `offline_access`;
+    /// `false` when absent or already revoked (then nothing is written).
+    async fn revoke_session(
+        &self,
+        id: SessionId,
+        at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Clients the session signed in to, for single logout.
+    async fn session_clients(&self, id: SessionId) -> StoreResult<Vec<String>>;
+}
+
+/// OAuth grants and their single-use secrets.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    async fn put_pending_authorization(&self, pending: &PendingAuthorization) -> StoreResult<()>;
+    /// The pending request, unless it expired by `now`.
+    async fn get_pending_authorization(
+        &self,
+        handle_hash: &TokenHash,
+        now: Millis,
+    ) -> StoreResult<Option<PendingAuthorization>>;
+    /// Consumes it; `false` when another request already did.
+    async fn take_pending_authorization(&self, handle_hash: &TokenHash) -> StoreResult<bool>;
+    /// Stores a new grant with its first code, records the client on the grant's
+    /// session, and the audit event, in one transaction.
+    async fn create_code_grant(
+        &self,
+        grant: &Grant,
+        code: &AuthorizationCode,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Spends a code atomically. A second use revokes the grant and writes `reuse_audit`.
+    async fn redeem_code(
+        &self,
+        code_hash: &TokenHash,
+        now: Millis,
+        reuse_audit: &AuditEvent,
+    ) -> StoreResult<CodeRedemption>;
+    async fn get_grant(&self, id: GrantId) -> StoreResult<Option<Grant>>;
+    /// Adds a refresh token to an existing grant.
+    async fn add_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// The refresh token and its grant, spent or not.
+    async fn find_refresh_token(
+        &self,
+        token_hash: &TokenHash,
+    ) -> StoreResult<Option<(RefreshToken, Grant)>>;
+    /// Spends `presented` and stores `successor` in one transaction, if `presented`
+    /// is current and its grant active at `now`. A spent token revokes the grant
+    /// (reuse detection) and writes `reuse_audit`.
+    async fn rotate_refresh_token(
+        &self,
+        presented: &TokenHash,
+        successor: &RefreshToken,
+        now: Millis,
+        reuse_audit: &AuditEvent,
+    ) -> StoreResult<RefreshRotation>;
+    /// Revokes a grant and so every token of it; `false` when absent or already revoked.
+    async fn revoke_grant(&self, id: GrantId, at: Millis, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Puts an access token's `jti` on the deny list until it would expire anyway.
+    async fn revoke_jti(&self, jti: &str, expires_at: Millis, audit: &AuditEvent)
+    -> StoreResult<()>;
+    async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
+    async fn get_consent(&self, user: UserId, client_id: &str) -> StoreResult<Option<Consent>>;
+    /// Creates or replaces the remembered consent.
+    async fn put_consent(&self, consent: &Consent, audit: &AuditEvent) -> StoreResult<()>;
+    /// Deletes what expired before `now`: pending requests, codes, refresh tokens,
+    /// deny-list entries, grants and sessions. Returns how many rows went.
+    async fn purge_expired(&self, now: Millis) -> StoreResult<u64>;
+}
+
 /// Everything a Gatehouse node stores. `Arc<dyn Store>` is what services hold.
 pub trait Store:
-    OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore
+    OrgStore
+    + UserStore
+    + GroupStore
+    + ApiTokenStore
+    + AuditStore
+    + MetaStore
+    + SessionStore
+    + GrantStore
 {
 }
 
 impl<T> Store for T where
-    T: OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore
+    T: OrgStore
+        + UserStore
+        + GroupStore
+        + ApiTokenStore
+        + AuditStore
+        + MetaStore
+        + SessionStore
+        + GrantStore
 {
 }

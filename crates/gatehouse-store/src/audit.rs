@@ -54,6 +54,14 @@ impl<DB: Engine> AuditStore for SqlStore<DB> {
         self.execute(insert_audit(event)).await.map(drop)
     }
 
+    async fn append_audit_batch(&self, events: &[AuditEvent]) -> StoreResult<()> {
+        let mut w = self.write().await?;
+        for event in events {
+            w.audit(event).await?;
+        }
+        w.commit().await
+    }
+
     async fn list_audit(&self, query: &AuditQuery) -> StoreResult<Page<AuditEvent>> {
         let size = cursor::page_size(query.limit);
         let mut sql = SqlBuilder::new(concat!("SELECT ", audit_cols!(), " FROM audit_events"));

@@ -17,7 +17,8 @@
 //! Module map: `engine` (statements, argument binding, the driver seam),
 //! `store` (the generic store and its write transactions), `constraint`
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
-//! per storage trait: `org`, `user`, `group`, `api_token`, `audit`, `meta`.
+//! per storage trait: `org`, `user`, `group`, `api_token`, `audit`, `meta`,
+//! `session`, `grant`.
 
 use std::sync::Arc;
 
@@ -29,10 +30,12 @@ mod audit;
 mod constraint;
 mod cursor;
 mod engine;
+mod grant;
 mod group;
 mod meta;
 mod org;
 mod postgres;
+mod session;
 mod sqlite;
 mod store;
 mod user;

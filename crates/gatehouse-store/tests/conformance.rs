@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
+#[path = "cases/sessions_grants.rs"]
+mod sessions_grants;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use gatehouse_core::password::StoredPassword;
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
 
+use sessions_grants::*;
 use support::Fx;
 
 macro_rules! conformance {
@@ -78,6 +81,15 @@ conformance!(
     audit_append_and_list_newest_first,
     meta_put_if_absent_and_take,
     store_is_empty_until_a_user_or_token_exists,
+    session_find_touch_list_and_revoke,
+    code_is_redeemed_once_and_reuse_revokes_the_grant,
+    code_concurrent_redemptions_exactly_one_wins,
+    refresh_rotates_and_reuse_revokes_the_family,
+    refresh_concurrent_rotations_exactly_one_wins,
+    pending_authorization_is_taken_once_and_expires,
+    consent_is_replaced_and_jti_revocation_is_idempotent,
+    purge_removes_only_what_expired,
+    audit_batch_appends_every_event_in_one_go,
 );
 
 // ---------------------------------------------------------------- helpers

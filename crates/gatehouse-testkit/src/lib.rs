@@ -12,6 +12,8 @@
 
 #![allow(clippy::panic)]
 
+pub mod browser;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -154,6 +156,8 @@ impl TestServer {
             bootstrap_token: options.bootstrap_token.clone().map(Secret::new),
             hash_concurrency: 4,
             public_url: public_url.clone(),
+            sessions: Default::default(),
+            oauth: Default::default(),
         };
         let services = Services::with_hasher(
             store,

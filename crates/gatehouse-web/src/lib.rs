@@ -13,9 +13,15 @@
 
 pub mod api;
 pub mod client_ip;
+mod consent;
+mod cookies;
+mod csrf;
 pub mod extract;
 pub mod health;
+mod login;
+pub mod oauth;
 pub mod openapi;
+mod pages;
 pub mod problem;
 pub mod request_id;
 pub mod rfc3339;
@@ -85,6 +91,9 @@ pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
         .route("/api/openapi.json", get(openapi::serve))
         .merge(api::routes())
         .merge(setup::routes())
+        .merge(oauth::routes())
+        .merge(login::routes())
+        .merge(consent::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);

@@ -12,7 +12,7 @@ use utoipa::openapi::{Content, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
-use crate::api::{api_tokens, groups, orgs, users};
+use crate::api::{api_tokens, groups, orgs, sessions, users};
 use crate::health;
 use crate::problem::{PROBLEM_JSON, Problem};
 
@@ -57,6 +57,8 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         api_tokens::list_tokens,
         api_tokens::get_token,
         api_tokens::revoke_token,
+        sessions::list_sessions,
+        sessions::revoke_session,
     ),
     components(schemas(
         Problem,
@@ -71,6 +73,7 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         (name = "orgs", description = "Organizations (tenants)"),
         (name = "groups", description = "Groups and memberships"),
         (name = "api-tokens", description = "Admin API tokens"),
+        (name = "sessions", description = "Browser SSO sessions"),
         (name = "health", description = "Liveness and readiness probes"),
     )
 )]

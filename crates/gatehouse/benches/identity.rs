@@ -59,6 +59,8 @@ async fn run(engine: &str, url: &str, users: usize) -> anyhow::Result<()> {
             bootstrap_token: None,
             hash_concurrency: cores(),
             public_url: "http://bench".into(),
+            sessions: Default::default(),
+            oauth: Default::default(),
         },
     )
     .await?;

@@ -19,6 +19,8 @@ pub async fn services(settings: &Settings, public_url: String) -> anyhow::Result
         bootstrap_token: settings.server.bootstrap_token.clone(),
         hash_concurrency: settings.hash_concurrency,
         public_url,
+        sessions: Default::default(),
+        oauth: Default::default(),
     };
     let started = Services::start(store, Arc::new(SystemClock), rng, master_key, config)
         .await

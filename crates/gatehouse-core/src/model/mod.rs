@@ -3,9 +3,11 @@
 mod api_token;
 mod audit;
 mod client;
+mod grant;
 mod group;
 mod org;
 mod page;
+mod session;
 mod user;
 
 pub use api_token::{ApiToken, TokenScope};
@@ -13,7 +15,12 @@ pub use audit::{AuditEvent, AuditQuery, Outcome};
 pub use client::{
     Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes,
 };
+pub use grant::{
+    AuthorizationCode, CodeRedemption, Consent, Grant, PendingAuthorization, RefreshRotation,
+    RefreshToken,
+};
 pub use group::{Group, GroupQuery};
 pub use org::Organization;
 pub use page::{Page, SortOrder};
+pub use session::SsoSession;
 pub use user::{LifecycleAction, StandardClaims, User, UserQuery, UserSort, UserStatus};

@@ -5,11 +5,16 @@
 mod admin_auth;
 mod api_tokens;
 pub mod audit;
+pub mod audit_log;
+pub mod clients;
 mod groups;
+pub mod keys;
+pub mod oauth;
 mod orgs;
 mod password_login;
 pub mod principal;
 pub mod profile;
+pub mod sessions;
 mod setup;
 mod users;
 
@@ -22,6 +27,8 @@ pub use orgs::{NewOrg, Orgs};
 pub use password_login::PasswordLogin;
 pub use principal::{AdminPrincipal, RequestContext};
 pub use profile::UserProfile;
+pub use oauth::{OAuth, OAuthSettings};
+pub use sessions::{SessionSettings, Sessions};
 pub use setup::{Setup, SetupResult};
 pub use users::{NewUser, Users};
 
@@ -33,6 +40,9 @@ use crate::model::Organization;
 use crate::password::{PasswordHasher, PasswordPolicy};
 use crate::secret::{Secret, TokenHash};
 use crate::store::Store;
+use audit_log::AuditLog;
+use clients::Clients;
+use keys::Keys;
 
 /// Start-up settings the services need.
 #[derive(Debug, Clone)]
@@ -43,6 +53,10 @@ pub struct ServicesConfig {
     pub hash_concurrency: usize,
     /// The externally visible base URL, without a trailing slash.
     pub public_url: String,
+    /// Browser SSO session lifetimes.
+    pub sessions: SessionSettings,
+    /// OpenID Provider settings.
+    pub oauth: OAuthSettings,
 }
 
 /// What every service holds: the store and the injected clock, RNG and hasher.
@@ -92,6 +106,8 @@ pub struct Services {
     pub password_login: PasswordLogin,
     pub admin_auth: AdminAuth,
     pub setup: Setup,
+    pub sessions: Sessions,
+    pub oauth: OAuth,
     store: Arc<dyn Store>,
     master_key: MasterKey,
     public_url: String,
@@ -143,6 +159,21 @@ impl Services {
             rng,
             hasher,
         };
+        let pairwise_salt = pairwise_salt(&deps).await?;
+        let keys = Arc::new(Keys);
+        let sessions = Sessions::new(deps.clone(), config.sessions);
+        let oauth = OAuth::new(
+            deps.clone(),
+            oauth::OAuthParts {
+                audit_log: AuditLog::start(store.clone()),
+                keys,
+                clients: Clients::new(deps.clone()),
+                sessions: sessions.clone(),
+            },
+            config.public_url.clone(),
+            config.oauth.clone(),
+            pairwise_salt,
+        );
         let bootstrap = config
             .bootstrap_token
             .as_ref()
@@ -154,7 +185,9 @@ impl Services {
             api_tokens: ApiTokens::new(deps.clone()),
             password_login: PasswordLogin::new(deps.clone()),
             admin_auth: AdminAuth::new(deps.clone(), bootstrap.clone()),
-            setup: Setup::new(deps, bootstrap.is_some()),
+            setup: Setup::new(deps.clone(), bootstrap.is_some()),
+            sessions,
+            oauth,
             store,
             master_key,
             public_url: config.public_url,
@@ -178,6 +211,21 @@ impl Services {
     pub fn public_url(&self) -> &str {
         &self.public_url
     }
+}
+
+/// The instance's pairwise-subject salt: random, made once, shared by every node.
+async fn pairwise_salt(deps: &Deps) -> Result<String> {
+    const KEY: &str = "pairwise_subject_salt";
+    if let Some(salt) = deps.store.get_meta(KEY).await? {
+        return Ok(salt);
+    }
+    let fresh = deps.rng.token(32);
+    deps.store.put_meta_if_absent(KEY, &fresh).await?;
+    // Another node may have stored its salt first; everyone uses the stored one.
+    deps.store
+        .get_meta(KEY)
+        .await?
+        .ok_or_else(|| Error::Internal("the pairwise salt vanished".into()))
 }
 
 /// Stores a check value sealed under the key on first start; on later starts the

@@ -13,6 +13,7 @@
 pub mod api_tokens;
 pub mod groups;
 pub mod orgs;
+pub mod sessions;
 pub mod user_document;
 pub mod users;
 
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .merge(orgs::routes())
         .merge(groups::routes())
         .merge(api_tokens::routes())
+        .merge(sessions::routes())
 }
 
 /// Page size when `limit` is not given.

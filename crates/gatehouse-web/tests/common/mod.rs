@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod rp;
+
 use reqwest::Response;
 use reqwest::header::HeaderMap;
 use serde_json::Value;

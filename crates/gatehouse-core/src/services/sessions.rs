@@ -1,0 +1,197 @@
+//! Browser single sign-on sessions: started by a successful sign-in, found by
+//! the cookie secret, ended by logout or an administrator.
+//!
+//! The cookie holds 256 random bits; the store keeps their SHA-256 only, so a
+//! database leak yields no usable cookie. A session ends at its absolute
+//! lifetime or after an idle period; activity is recorded at most once a minute
+//! so that page loads do not each cost a write.
+
+use crate::clock::Millis;
+use crate::error::{Error, Result};
+use crate::ids::{SessionId, UserId};
+use crate::model::{SsoSession, User};
+use crate::secret::{Secret, TokenHash};
+use crate::services::Deps;
+use crate::services::audit::Target;
+use crate::services::principal::{AdminPrincipal, RequestContext};
+
+/// How long sessions last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// Absolute lifetime from sign-in (Keycloak's "SSO Session Max", 10 h).
+    pub max_secs: u32,
+    /// Ends after this long without activity (Keycloak's "SSO Session Idle", 30 min).
+    pub idle_secs: u32,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            max_secs: 10 * 3600,
+            idle_secs: 30 * 60,
+        }
+    }
+}
+
+/// Activity is written at most this often per session.
+const TOUCH_INTERVAL_MS: Millis = 60_000;
+
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    deps: Deps,
+    settings: SessionSettings,
+}
+
+impl Sessions {
+    pub(crate) fn new(deps: Deps, settings: SessionSettings) -> Self {
+        Self { deps, settings }
+    }
+
+    pub fn settings(&self) -> SessionSettings {
+        self.settings
+    }
+
+    /// Starts a session for `user`, who just proved who they are with `amr`.
+    /// Returns the session and the cookie secret (shown to the browser only).
+    pub async fn start(
+        &self,
+        ctx: &RequestContext,
+        user: &User,
+        amr: Vec<String>,
+        acr: Option<String>,
+    ) -> Result<(SsoSession, Secret)> {
+        let d = &self.deps;
+        let now = d.clock.now_millis();
+        let secret = Secret::new(d.rng.token(32));
+        let session = SsoSession {
+            id: SessionId::generate(d.clock.as_ref(), d.rng.as_ref()),
+            secret_hash: TokenHash::of(secret.expose()),
+            org_id: user.org_id,
+            user_id: user.id,
+            auth_time: now,
+            amr,
+            acr,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + i64::from(self.settings.max_secs) * 1000,
+            revoked_at: None,
+            ip: ctx.ip.clone(),
+            user_agent: ctx.user_agent.clone(),
+        };
+        let audit = d.audit(
+            &format!("user:{}", user.id),
+            ctx,
+            "session.started",
+            Target::new("session", session.id, Some(user.org_id)),
+            serde_json::json!({ "amr": session.amr }),
+        );
+        d.store.create_session(&session, &audit).await?;
+        Ok((session, secret))
+    }
+
+    /// The active session a cookie secret stands for, recording the activity.
+    pub async fn current(&self, cookie: &str) -> Result<Option<SsoSession>> {
+        let d = &self.deps;
+        let Some(mut session) = d.store.find_session(&TokenHash::of(cookie)).await? else {
+            return Ok(None);
+        };
+        let now = d.clock.now_millis();
+        if !session.is_active(now, self.idle_ms()) {
+            return Ok(None);
+        }
+        if now - session.last_seen_at >= TOUCH_INTERVAL_MS {
+            d.store.touch_session(session.id, now).await?;
+            session.last_seen_at = now;
+        }
+        Ok(Some(session))
+    }
+
+    /// The session by id if it is still active (for `sid` checks).
+    pub async fn active_by_id(&self, id: SessionId) -> Result<Option<SsoSession>> {
+        let now = self.deps.clock.now_millis();
+        Ok(self
+            .deps
+            .store
+            .get_session(id)
+            .await?
+            .filter(|s| s.is_active(now, self.idle_ms())))
+    }
+
+    /// Ends a session (logout). `false` when it had already ended.
+    pub async fn end(&self, ctx: &RequestContext, session: &SsoSession) -> Result<bool> {
+        let d = &self.deps;
+        let audit = d.audit(
+            &format!("user:{}", session.user_id),
+            ctx,
+            "session.ended",
+            Target::new("session", session.id, Some(session.org_id)),
+            serde_json::json!({}),
+        );
+        Ok(d
+            .store
+            .revoke_session(session.id, d.clock.now_millis(), &audit)
+            .await?)
+    }
+
+    /// Clients the session signed in to.
+    pub async fn clients_of(&self, id: SessionId) -> Result<Vec<String>> {
+        Ok(self.deps.store.session_clients(id).await?)
+    }
+
+    /// A user's active sessions, for the admin API.
+    pub async fn list_for_user(
+        &self,
+        principal: &AdminPrincipal,
+        user: UserId,
+    ) -> Result<Vec<SsoSession>> {
+        let d = &self.deps;
+        let found = d.store.get_user(user).await?;
+        if !found.is_some_and(|u| principal.can_access(u.org_id)) {
+            return Err(Error::NotFound("user"));
+        }
+        let now = d.clock.now_millis();
+        let idle = self.idle_ms();
+        Ok(d
+            .store
+            .list_sessions(user, now)
+            .await?
+            .into_iter()
+            .filter(|s| s.is_active(now, idle))
+            .collect())
+    }
+
+    /// Revokes a session by id, for the admin API.
+    pub async fn revoke(
+        &self,
+        principal: &AdminPrincipal,
+        ctx: &RequestContext,
+        id: SessionId,
+    ) -> Result<()> {
+        let d = &self.deps;
+        let session = d
+            .store
+            .get_session(id)
+            .await?
+            .filter(|s| principal.can_access(s.org_id))
+            .ok_or(Error::NotFound("session"))?;
+        let audit = d.audit(
+            principal.actor(),
+            ctx,
+            "session.revoked",
+            Target::new("session", session.id, Some(session.org_id)),
+            serde_json::json!({ "user_id": session.user_id }),
+        );
+        if !d
+            .store
+            .revoke_session(id, d.clock.now_millis(), &audit)
+            .await?
+        {
+            return Err(Error::NotFound("session"));
+        }
+        Ok(())
+    }
+
+    fn idle_ms(&self) -> Millis {
+        i64::from(self.settings.idle_secs) * 1000
+    }
+}

@@ -1,0 +1,193 @@
+//! The hosted sign-in page, `/login` (INTERFACE.md: a form with `username`
+//! and `password`, each labelled). Reached from `/oauth2/authorize` with a
+//! pending request's handle, or directly.
+//!
+//! A failed attempt answers the same page with the same message whether the
+//! account does not exist, has no password, is not active or the password is
+//! wrong; core does the same hashing work in every case.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use gatehouse_core::Error;
+use gatehouse_core::ids::OrgId;
+use gatehouse_core::secret::Secret;
+use gatehouse_core::services::RequestContext;
+
+use crate::AppState;
+use crate::cookies::Cookie;
+use crate::csrf;
+use crate::extract::Ctx;
+use crate::oauth::authorize::step_response;
+use crate::oauth::{FormPairs, QueryPairs, error_page, secure};
+use crate::pages::Page;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/login", get(show).post(submit))
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// `GET /login[?request=…]`.
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    QueryPairs(pairs): QueryPairs,
+) -> Response {
+    let request = param(&pairs, "request").map(str::to_owned);
+    let (client_name, hint) = match &request {
+        Some(handle) => match state.services.oauth.login_screen(handle).await {
+            Ok(screen) => (Some(screen.client_name), screen.login_hint),
+            Err(error) => return error_page(&error).into_response(),
+        },
+        None => (None, None),
+    };
+    login_page(&state, &headers, StatusCode::OK, request, client_name, hint.unwrap_or_default(), None)
+}
+
+/// `POST /login`: checks the password, starts the SSO session, continues the
+/// pending authorization request.
+pub async fn submit(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::oauth::OAuthReply>,
+) -> Response {
+    let Ok(FormPairs(pairs)) = form else {
+        return Page::message(StatusCode::BAD_REQUEST, "Bad request", "The form could not be read.")
+            .into_response();
+    };
+    let secure = secure(&state);
+    if !csrf::check(&headers, secure, &state.config.public_url, param(&pairs, "csrf").unwrap_or("")) {
+        return expired_form();
+    }
+    let request = param(&pairs, "request").map(str::to_owned);
+    let username = param(&pairs, "username").unwrap_or("").trim().to_owned();
+    let password = Secret::new(param(&pairs, "password").unwrap_or(""));
+    let (org, client_name) = match &request {
+        Some(handle) => match state.services.oauth.login_screen(handle).await {
+            Ok(screen) => match state.services.oauth.pending_org(handle).await {
+                Ok(org) => (org, Some(screen.client_name)),
+                Err(error) => return error_page(&error).into_response(),
+            },
+            Err(error) => return error_page(&error).into_response(),
+        },
+        None => (OrgId::DEFAULT, None),
+    };
+    let user = match sign_in(&state, &ctx, org, &username, &password).await {
+        Ok(user) => user,
+        Err(Error::AuthFailed | Error::Invalid(_)) => {
+            return login_page(
+                &state,
+                &headers,
+                StatusCode::OK,
+                request,
+                client_name,
+                username,
+                Some("Invalid username or password."),
+            );
+        }
+        Err(error) => {
+            tracing::error!(%error, "sign-in failed inside");
+            return Page::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "Sign-in is temporarily unavailable. Try again in a moment.",
+            )
+            .into_response();
+        }
+    };
+    let (session, cookie_secret) = match state
+        .services
+        .sessions
+        .start(&ctx, &user, vec!["pwd".to_owned()], None)
+        .await
+    {
+        Ok(started) => started,
+        Err(error) => {
+            tracing::error!(%error, "starting a session failed");
+            return Page::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "Sign-in is temporarily unavailable. Try again in a moment.",
+            )
+            .into_response();
+        }
+    };
+    let mut response = match &request {
+        Some(handle) => match state.services.oauth.resume(&ctx, handle, Some(session)).await {
+            Ok(step) => step_response(step),
+            Err(error) => error_page(&error).into_response(),
+        },
+        None => Page::message(
+            StatusCode::OK,
+            "Signed in",
+            &format!("You are signed in as {}.", user.username),
+        )
+        .into_response(),
+    };
+    if let Some(cookie) = Cookie::Session.set(cookie_secret.expose(), secure) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+async fn sign_in(
+    state: &AppState,
+    ctx: &RequestContext,
+    org: OrgId,
+    username: &str,
+    password: &Secret,
+) -> Result<gatehouse_core::model::User, Error> {
+    if username.is_empty() || password.is_empty() {
+        return Err(Error::AuthFailed);
+    }
+    state
+        .services
+        .password_login
+        .verify(ctx, org, username, password)
+        .await
+}
+
+fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    request: Option<String>,
+    client_name: Option<String>,
+    username: String,
+    error: Option<&str>,
+) -> Response {
+    let (token, cookie) = csrf::token_for_page(headers, secure(state));
+    let mut page = Page::render(
+        status,
+        "login.html",
+        minijinja::context! {
+            lang => "en",
+            title => "Sign in",
+            csrf => token,
+            request => request,
+            client_name => client_name,
+            username => username,
+            error => error,
+        },
+    );
+    if let Some(cookie) = cookie {
+        page = page.with_header(header::SET_COOKIE, cookie);
+    }
+    page.into_response()
+}
+
+/// A POST without a valid CSRF pair: the form was old, or forged.
+pub fn expired_form() -> Response {
+    Page::message(
+        StatusCode::FORBIDDEN,
+        "Form expired",
+        "This form has expired or did not come from this site. Go back, reload the page and try again.",
+    )
+    .into_response()
+}
