@@ -96,3 +96,24 @@ CREATE TABLE consents (
     granted_at BIGINT  NOT NULL,
     CONSTRAINT consents_pkey PRIMARY KEY (user_id, client_id)
 );
+
+-- Device authorization requests (RFC 8628): the device polls with the device
+-- code (stored hashed); the user types the short user code on /device.
+CREATE TABLE device_codes (
+    device_code_hash TEXT COLLATE "C" NOT NULL CONSTRAINT device_codes_pkey PRIMARY KEY,
+    user_code        TEXT COLLATE "C" NOT NULL,
+    client_id        TEXT COLLATE "C" NOT NULL,
+    scope            TEXT    NOT NULL,
+    resources        TEXT    NOT NULL,
+    status           TEXT    NOT NULL,
+    user_id          TEXT COLLATE "C",
+    session_id       TEXT COLLATE "C",
+    auth_time        BIGINT,
+    amr              TEXT,
+    acr              TEXT,
+    interval_secs    BIGINT  NOT NULL,
+    last_polled_at   BIGINT,
+    created_at       BIGINT  NOT NULL,
+    expires_at       BIGINT  NOT NULL
+);
+CREATE UNIQUE INDEX device_codes_user_code_uq ON device_codes (user_code);

@@ -96,3 +96,24 @@ CREATE TABLE consents (
     granted_at INTEGER NOT NULL,
     CONSTRAINT consents_pkey PRIMARY KEY (user_id, client_id)
 ) STRICT;
+
+-- Device authorization requests (RFC 8628): the device polls with the device
+-- code (stored hashed); the user types the short user code on /device.
+CREATE TABLE device_codes (
+    device_code_hash TEXT    NOT NULL CONSTRAINT device_codes_pkey PRIMARY KEY,
+    user_code        TEXT    NOT NULL,
+    client_id        TEXT    NOT NULL,
+    scope            TEXT    NOT NULL,
+    resources        TEXT    NOT NULL,
+    status           TEXT    NOT NULL,
+    user_id          TEXT,
+    session_id       TEXT,
+    auth_time        INTEGER,
+    amr              TEXT,
+    acr              TEXT,
+    interval_secs    INTEGER NOT NULL,
+    last_polled_at   INTEGER,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX device_codes_user_code_uq ON device_codes (user_code);

@@ -17,9 +17,9 @@ use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::ids::{ApiTokenId, GrantId, GroupId, OrgId, SessionId, UserId};
 use crate::model::{
-    ApiToken, AuditEvent, AuditQuery, AuthorizationCode, CodeRedemption, Consent, Grant, Group,
-    GroupQuery, Organization, Page, PendingAuthorization, RefreshRotation, RefreshToken,
-    SsoSession, TokenScope, User, UserQuery,
+    ApiToken, AuditEvent, AuditQuery, AuthorizationCode, CodeRedemption, Consent, DeviceApproval,
+    DeviceCode, DevicePoll, Grant, Group, GroupQuery, Organization, Page, PendingAuthorization,
+    RefreshRotation, RefreshToken, SsoSession, TokenScope, User, UserQuery,
 };
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
@@ -204,6 +204,8 @@ pub trait GrantStore: Send + Sync {
         now: Millis,
         reuse_audit: &AuditEvent,
     ) -> StoreResult<CodeRedemption>;
+    /// Stores a grant issued without a code (device flow), with its audit event.
+    async fn create_grant(&self, grant: &Grant, audit: &AuditEvent) -> StoreResult<()>;
     async fn get_grant(&self, id: GrantId) -> StoreResult<Option<Grant>>;
     /// Adds a refresh token to an existing grant.
     async fn add_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
@@ -236,6 +238,31 @@ pub trait GrantStore: Send + Sync {
     async fn purge_expired(&self, now: Millis) -> StoreResult<u64>;
 }
 
+/// Device authorization requests (RFC 8628).
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
+    async fn create_device_code(&self, code: &DeviceCode) -> StoreResult<()>;
+    /// The request behind a user code, unless it expired by `now`.
+    async fn find_device_code(&self, user_code: &str, now: Millis)
+    -> StoreResult<Option<DeviceCode>>;
+    /// Records the user's answer to a pending request: approved with `approval`,
+    /// or denied when `None`. `false` when it is no longer pending or expired.
+    async fn decide_device_code(
+        &self,
+        user_code: &str,
+        approval: Option<&DeviceApproval>,
+        now: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// A device's poll at `now`: enforces the interval (`SlowDown` adds 5 s)
+    /// and spends an approved code atomically, so exactly one poll gets it.
+    async fn poll_device_code(
+        &self,
+        device_code_hash: &TokenHash,
+        now: Millis,
+    ) -> StoreResult<DevicePoll>;
+}
+
 /// Everything a Gatehouse node stores. `Arc<dyn Store>` is what services hold.
 pub trait Store:
     OrgStore
@@ -246,6 +273,7 @@ pub trait Store:
     + MetaStore
     + SessionStore
     + GrantStore
+    + DeviceStore
 {
 }
 
@@ -258,5 +286,6 @@ impl<T> Store for T where
         + MetaStore
         + SessionStore
         + GrantStore
+        + DeviceStore
 {
 }

@@ -91,6 +91,28 @@ fn select_grant(id: GrantId) -> Stmt {
     Stmt::new(concat!("SELECT ", grant_cols!(), " FROM grants WHERE id = $1")).text(id.to_string())
 }
 
+fn insert_grant(grant: &Grant) -> StoreResult<Stmt> {
+    Ok(Stmt::new(concat!(
+        "INSERT INTO grants (",
+        grant_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .text(grant.id.to_string())
+    .text(grant.client_id.as_str())
+    .text(grant.org_id.to_string())
+    .text(grant.user_id.to_string())
+    .opt_text(grant.session_id.map(|id| id.to_string()))
+    .text(grant.scope.as_str())
+    .text(to_json(&grant.resources, "resources")?)
+    .opt_text(grant.claims.as_ref().map(|c| c.to_string()))
+    .int(grant.auth_time)
+    .opt_text(grant.acr.as_deref())
+    .text(to_json(&grant.amr, "amr")?)
+    .int(grant.created_at)
+    .int(grant.expires_at)
+    .opt_int(grant.revoked_at))
+}
+
 fn insert_refresh(token: &RefreshToken) -> Stmt {
     Stmt::new(concat!(
         "INSERT INTO refresh_tokens (",
@@ -178,29 +200,7 @@ impl<DB: Engine> GrantStore for SqlStore<DB> {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         let mut w = self.write().await?;
-        w.execute(
-            Stmt::new(concat!(
-                "INSERT INTO grants (",
-                grant_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-            ))
-            .text(grant.id.to_string())
-            .text(grant.client_id.as_str())
-            .text(grant.org_id.to_string())
-            .text(grant.user_id.to_string())
-            .opt_text(grant.session_id.map(|id| id.to_string()))
-            .text(grant.scope.as_str())
-            .text(to_json(&grant.resources, "resources")?)
-            .opt_text(grant.claims.as_ref().map(|c| c.to_string()))
-            .int(grant.auth_time)
-            .opt_text(grant.acr.as_deref())
-            .text(to_json(&grant.amr, "amr")?)
-            .int(grant.created_at)
-            .int(grant.expires_at)
-            .opt_int(grant.revoked_at),
-            "user",
-        )
-        .await?;
+        w.execute(insert_grant(grant)?, "user").await?;
         w.execute(
             Stmt::new(concat!(
                 "INSERT INTO authorization_codes (",
@@ -286,6 +286,13 @@ impl<DB: Engine> GrantStore for SqlStore<DB> {
         let grant = grant_from(&grant_row)?;
         w.commit().await?;
         Ok(CodeRedemption::Redeemed(Box::new((code, grant))))
+    }
+
+    async fn create_grant(&self, grant: &Grant, audit: &AuditEvent) -> StoreResult<()> {
+        let mut w = self.write().await?;
+        w.execute(insert_grant(grant)?, "user").await?;
+        w.audit(audit).await?;
+        w.commit().await
     }
 
     async fn get_grant(&self, id: GrantId) -> StoreResult<Option<Grant>> {
@@ -470,6 +477,7 @@ impl<DB: Engine> GrantStore for SqlStore<DB> {
         let mut removed = 0;
         for sql in [
             "DELETE FROM pending_authorizations WHERE expires_at <= $1",
+            "DELETE FROM device_codes WHERE expires_at <= $1",
             "DELETE FROM revoked_tokens WHERE expires_at <= $1",
             "DELETE FROM authorization_codes WHERE expires_at <= $1",
             "DELETE FROM refresh_tokens WHERE expires_at <= $1",

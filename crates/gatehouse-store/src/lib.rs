@@ -18,7 +18,7 @@
 //! `store` (the generic store and its write transactions), `constraint`
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
 //! per storage trait: `org`, `user`, `group`, `api_token`, `audit`, `meta`,
-//! `session`, `grant`.
+//! `session`, `grant`, `device`.
 
 use std::sync::Arc;
 
@@ -29,6 +29,7 @@ mod api_token;
 mod audit;
 mod constraint;
 mod cursor;
+mod device;
 mod engine;
 mod grant;
 mod group;

@@ -16,6 +16,7 @@ pub mod client_ip;
 mod consent;
 mod cookies;
 mod csrf;
+mod device;
 pub mod extract;
 pub mod health;
 mod login;
@@ -94,6 +95,7 @@ pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
         .merge(oauth::routes())
         .merge(login::routes())
         .merge(consent::routes())
+        .merge(device::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);

@@ -38,15 +38,38 @@ pub async fn show(
     headers: HeaderMap,
     QueryPairs(pairs): QueryPairs,
 ) -> Response {
-    let request = param(&pairs, "request").map(str::to_owned);
-    let (client_name, hint) = match &request {
+    let target = Target::from_pairs(&pairs);
+    let (client_name, hint) = match &target.request {
         Some(handle) => match state.services.oauth.login_screen(handle).await {
             Ok(screen) => (Some(screen.client_name), screen.login_hint),
             Err(error) => return error_page(&error).into_response(),
         },
         None => (None, None),
     };
-    login_page(&state, &headers, StatusCode::OK, request, client_name, hint.unwrap_or_default(), None)
+    login_page(&state, &headers, StatusCode::OK, &target, client_name, hint.unwrap_or_default(), None)
+}
+
+/// Where the sign-in leads: a pending authorization request, or a local page
+/// (`return_to`, a path on this server) for users of an org (`org`).
+#[derive(Debug, Default)]
+struct Target {
+    request: Option<String>,
+    return_to: Option<String>,
+    org: Option<OrgId>,
+}
+
+impl Target {
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        Self {
+            request: param(pairs, "request").map(str::to_owned),
+            // Only a path on this server: never `//host` or `/\host`, which
+            // browsers treat as another origin (no open redirect).
+            return_to: param(pairs, "return_to")
+                .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
+                .map(str::to_owned),
+            org: param(pairs, "org").and_then(|o| o.parse().ok()),
+        }
+    }
 }
 
 /// `POST /login`: checks the password, starts the SSO session, continues the
@@ -65,10 +88,10 @@ pub async fn submit(
     if !csrf::check(&headers, secure, &state.config.public_url, param(&pairs, "csrf").unwrap_or("")) {
         return expired_form();
     }
-    let request = param(&pairs, "request").map(str::to_owned);
+    let target = Target::from_pairs(&pairs);
     let username = param(&pairs, "username").unwrap_or("").trim().to_owned();
     let password = Secret::new(param(&pairs, "password").unwrap_or(""));
-    let (org, client_name) = match &request {
+    let (org, client_name) = match &target.request {
         Some(handle) => match state.services.oauth.login_screen(handle).await {
             Ok(screen) => match state.services.oauth.pending_org(handle).await {
                 Ok(org) => (org, Some(screen.client_name)),
@@ -76,7 +99,7 @@ pub async fn submit(
             },
             Err(error) => return error_page(&error).into_response(),
         },
-        None => (OrgId::DEFAULT, None),
+        None => (target.org.unwrap_or(OrgId::DEFAULT), None),
     };
     let user = match sign_in(&state, &ctx, org, &username, &password).await {
         Ok(user) => user,
@@ -85,7 +108,7 @@ pub async fn submit(
                 &state,
                 &headers,
                 StatusCode::OK,
-                request,
+                &target,
                 client_name,
                 username,
                 Some("Invalid username or password."),
@@ -118,12 +141,13 @@ pub async fn submit(
             .into_response();
         }
     };
-    let mut response = match &request {
-        Some(handle) => match state.services.oauth.resume(&ctx, handle, Some(session)).await {
+    let mut response = match (&target.request, &target.return_to) {
+        (Some(handle), _) => match state.services.oauth.resume(&ctx, handle, Some(session)).await {
             Ok(step) => step_response(step),
             Err(error) => error_page(&error).into_response(),
         },
-        None => Page::message(
+        (None, Some(path)) => crate::oauth::found(path),
+        (None, None) => Page::message(
             StatusCode::OK,
             "Signed in",
             &format!("You are signed in as {}.", user.username),
@@ -157,7 +181,7 @@ fn login_page(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
-    request: Option<String>,
+    target: &Target,
     client_name: Option<String>,
     username: String,
     error: Option<&str>,
@@ -170,7 +194,9 @@ fn login_page(
             lang => "en",
             title => "Sign in",
             csrf => token,
-            request => request,
+            request => target.request.clone(),
+            return_to => target.return_to.clone(),
+            org => target.org.map(|o| o.to_string()),
             client_name => client_name,
             username => username,
             error => error,

@@ -23,6 +23,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("message.html", include_str!("../templates/message.html")),
         ("logout.html", include_str!("../templates/logout.html")),
         ("form_post.html", include_str!("../templates/form_post.html")),
+        ("device.html", include_str!("../templates/device.html")),
     ] {
         if let Err(error) = env.add_template(name, source) {
             tracing::error!(%error, name, "a page template does not compile");

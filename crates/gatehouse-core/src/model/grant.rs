@@ -112,3 +112,80 @@ pub struct Consent {
     pub scopes: Vec<String>,
     pub granted_at: Millis,
 }
+
+/// Where a device authorization request stands (RFC 8628 §3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Waiting for the user to enter the code.
+    Pending,
+    /// The user allowed it; the next poll gets tokens.
+    Approved,
+    /// The user refused.
+    Denied,
+    /// Tokens were issued; the device code is spent.
+    Consumed,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Consumed => "consumed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "denied" => Self::Denied,
+            "consumed" => Self::Consumed,
+            _ => return None,
+        })
+    }
+}
+
+/// Who approved a device request, and how they had signed in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceApproval {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub auth_time: Millis,
+    pub amr: Vec<String>,
+    pub acr: Option<String>,
+}
+
+/// A device authorization request (RFC 8628 §3.1–3.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceCode {
+    pub device_code_hash: TokenHash,
+    /// Normalised (`BCDF-GHJK`), unique while stored.
+    pub user_code: String,
+    pub client_id: String,
+    pub scope: String,
+    pub resources: Vec<String>,
+    pub status: DeviceStatus,
+    pub approval: Option<DeviceApproval>,
+    /// Seconds the device must wait between polls (raised by `slow_down`).
+    pub interval_secs: i64,
+    pub last_polled_at: Option<Millis>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// What a device's poll found (RFC 8628 §3.5).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DevicePoll {
+    /// No such code, or it expired.
+    Expired,
+    /// Polled sooner than the interval allows; the interval grew by 5 s.
+    SlowDown,
+    Pending,
+    Denied,
+    /// Approved and now spent by this poll: issue the tokens.
+    Approved(Box<DeviceCode>),
+    /// Already exchanged.
+    Consumed,
+}

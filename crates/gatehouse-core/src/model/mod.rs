@@ -16,8 +16,8 @@ pub use client::{
     Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes,
 };
 pub use grant::{
-    AuthorizationCode, CodeRedemption, Consent, Grant, PendingAuthorization, RefreshRotation,
-    RefreshToken,
+    AuthorizationCode, CodeRedemption, Consent, DeviceApproval, DeviceCode, DevicePoll,
+    DeviceStatus, Grant, PendingAuthorization, RefreshRotation, RefreshToken,
 };
 pub use group::{Group, GroupQuery};
 pub use org::Organization;

@@ -20,7 +20,6 @@ pub async fn authorization_server(State(state): State<AppState>) -> Response {
 /// What this build implements; a capability is advertised only once it works.
 pub fn capabilities() -> Capabilities {
     Capabilities {
-        device_authorization: false,
         backchannel_logout: false,
         ..Capabilities::default()
     }

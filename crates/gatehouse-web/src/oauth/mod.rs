@@ -5,6 +5,7 @@
 //! redirect or a page for the browser ones.
 
 pub(crate) mod authorize;
+mod device;
 mod discovery;
 mod introspect;
 mod logout;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route(paths::INTROSPECT, post(introspect::introspect))
         .route(paths::REVOKE, post(revoke::revoke))
         .route(paths::LOGOUT, get(logout::get).post(logout::post))
+        .route(paths::DEVICE_AUTHORIZATION, post(device::device_authorization))
 }
 
 /// Request parameters as ordered pairs, so repeated parameters can be refused

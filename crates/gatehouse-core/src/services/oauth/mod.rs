@@ -16,6 +16,7 @@
 mod access;
 mod authorize;
 mod claims;
+mod device;
 mod introspect;
 mod logout;
 mod revoke;
@@ -29,6 +30,7 @@ use gatehouse_oauth::{ErrorCode, OAuthError};
 
 pub use access::AccessToken;
 pub use authorize::{AuthorizeStep, ConsentScreen, LoginScreen};
+pub use device::{DeviceAuthorization, DeviceScreen, normalise_user_code};
 pub use introspect::Introspection;
 pub use logout::{LogoutRequest, LogoutStep};
 pub use token::TokenResponse;

@@ -43,7 +43,7 @@ pub struct TokenResponse {
 }
 
 /// The token response is where secrets are meant to leave the server.
-fn expose<S: serde::Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+pub(super) fn expose<S: serde::Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(secret.expose())
 }
 
@@ -58,13 +58,13 @@ fn expose_opt<S: serde::Serializer>(
 }
 
 /// Who a token is for and what it carries, before signing.
-struct Issue<'a> {
-    client: &'a Client,
-    user: Option<&'a User>,
-    grant: Option<&'a Grant>,
-    scope: String,
-    audience: Vec<String>,
-    nonce: Option<String>,
+pub(super) struct Issue<'a> {
+    pub client: &'a Client,
+    pub user: Option<&'a User>,
+    pub grant: Option<&'a Grant>,
+    pub scope: String,
+    pub audience: Vec<String>,
+    pub nonce: Option<String>,
 }
 
 impl OAuth {
@@ -111,10 +111,9 @@ impl OAuth {
             TokenRequest::ClientCredentials { scope, resource } => {
                 self.client_credentials(ctx, client, scope, resource).await
             }
-            TokenRequest::DeviceCode { .. } => Err(OAuthError::with_description(
-                ErrorCode::UnsupportedGrantType,
-                "the device authorization grant is not offered yet",
-            )),
+            TokenRequest::DeviceCode { device_code } => {
+                self.device_token(ctx, client, &device_code).await
+            }
         }
     }
 
@@ -338,7 +337,7 @@ impl OAuth {
     /// RFC 8707 §2.2: requested resources must be among those granted; the
     /// access token's `aud` is them, else the client's configured audience, else
     /// the client itself.
-    fn audience(
+    pub(super) fn audience(
         &self,
         client: &Client,
         granted: &[String],
@@ -362,7 +361,7 @@ impl OAuth {
         Ok(vec![client.client_id.clone()])
     }
 
-    async fn new_refresh_token(
+    pub(super) async fn new_refresh_token(
         &self,
         client: &Client,
         grant: &Grant,
@@ -386,7 +385,7 @@ impl OAuth {
     }
 
     /// Signs the access token (RFC 9068) and, for `openid`, the ID token.
-    async fn respond(
+    pub(super) async fn respond(
         &self,
         issue: Issue<'_>,
         refresh_token: Option<Secret>,
@@ -551,7 +550,7 @@ fn url_host(uri: &str) -> Option<String> {
     Some(host.split(':').next().unwrap_or(host).to_ascii_lowercase())
 }
 
-fn allow(client: &Client, grant: ClientGrant) -> Result<(), OAuthError> {
+pub(super) fn allow(client: &Client, grant: ClientGrant) -> Result<(), OAuthError> {
     if client.allows_grant(grant) {
         Ok(())
     } else {
@@ -562,6 +561,6 @@ fn allow(client: &Client, grant: ClientGrant) -> Result<(), OAuthError> {
     }
 }
 
-fn invalid_grant(description: &'static str) -> OAuthError {
+pub(super) fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::with_description(ErrorCode::InvalidGrant, description)
 }
