@@ -17,8 +17,8 @@ use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::ids::{ApiTokenId, GroupId, OrgId, UserId};
 use crate::model::{
-    ApiToken, AuditEvent, AuditQuery, Group, GroupQuery, Organization, Page, TokenScope, User,
-    UserQuery,
+    ApiToken, AuditEvent, AuditQuery, Group, GroupQuery, KeyRotation, Organization, Page,
+    StoredKey, TokenScope, User, UserQuery,
 };
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
@@ -151,13 +151,43 @@ pub trait MetaStore: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
+/// JWT signing keys. Every change is a compare-and-set on the key states, so
+/// several nodes sharing one database agree without any other coordination:
+/// at most one `active` and one `next` key per algorithm, ever.
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    /// Inserts `key` unless a key in the same state already exists for its
+    /// algorithm (or the kid exists); `true` when inserted, and only then is
+    /// `audit` written. Nodes starting at once all try, and one wins.
+    async fn insert_signing_key(&self, key: &StoredKey, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Every key, by algorithm, then creation time.
+    async fn list_signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// In one transaction: `next_kid` (still `next`) becomes `active`,
+    /// `active_kid` (still `active`) becomes `retired` with `remove_after`, and
+    /// `new_next` is inserted as `next`. `false`, with nothing changed, when
+    /// either key is no longer in that state (another node rotated first).
+    async fn rotate_signing_keys(
+        &self,
+        rotation: &KeyRotation,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Deletes the key if it is `retired` and its `remove_after` is at or
+    /// before `now`; `false` (and no audit) otherwise.
+    async fn delete_retired_signing_key(
+        &self,
+        kid: &str,
+        now: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything a Gatehouse node stores. `Arc<dyn Store>` is what services hold.
 pub trait Store:
-    OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore
+    OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore + SigningKeyStore
 {
 }
 
 impl<T> Store for T where
-    T: OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore
+    T: OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore + SigningKeyStore
 {
 }

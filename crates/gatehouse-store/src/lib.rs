@@ -17,7 +17,8 @@
 //! Module map: `engine` (statements, argument binding, the driver seam),
 //! `store` (the generic store and its write transactions), `constraint`
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
-//! per storage trait: `org`, `user`, `group`, `api_token`, `audit`, `meta`.
+//! per storage trait: `org`, `user`, `group`, `api_token`, `audit`, `meta`,
+//! `signing_key`.
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ mod group;
 mod meta;
 mod org;
 mod postgres;
+mod signing_key;
 mod sqlite;
 mod store;
 mod user;

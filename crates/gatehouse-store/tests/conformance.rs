@@ -7,6 +7,7 @@
 //! `postgres::<case>`. Password hashes here are fake PHC strings: no hashing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod signing_keys;
 mod support;
 
 use std::collections::HashSet;
@@ -22,6 +23,11 @@ use gatehouse_core::password::StoredPassword;
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
 
+use signing_keys::{
+    signing_key_concurrent_first_starts_agree_on_one_key_per_state,
+    signing_key_concurrent_rotations_rotate_once, signing_key_insert_unless_its_state_is_taken,
+    signing_key_retired_removed_only_after_remove_after, signing_key_rotation_is_compare_and_set,
+};
 use support::Fx;
 
 macro_rules! conformance {
@@ -78,6 +84,11 @@ conformance!(
     audit_append_and_list_newest_first,
     meta_put_if_absent_and_take,
     store_is_empty_until_a_user_or_token_exists,
+    signing_key_insert_unless_its_state_is_taken,
+    signing_key_concurrent_first_starts_agree_on_one_key_per_state,
+    signing_key_rotation_is_compare_and_set,
+    signing_key_concurrent_rotations_rotate_once,
+    signing_key_retired_removed_only_after_remove_after,
 );
 
 // ---------------------------------------------------------------- helpers
