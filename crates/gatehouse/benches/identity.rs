@@ -59,6 +59,8 @@ async fn run(engine: &str, url: &str, users: usize) -> anyhow::Result<()> {
             bootstrap_token: None,
             hash_concurrency: cores(),
             public_url: "http://bench".into(),
+            key_rotation_period: None,
+            retired_key_retention: gatehouse_core::services::DEFAULT_RETIRED_KEY_RETENTION,
         },
     )
     .await?;

@@ -6,6 +6,7 @@ mod admin_auth;
 mod api_tokens;
 pub mod audit;
 mod groups;
+mod keys;
 mod orgs;
 mod password_login;
 pub mod principal;
@@ -14,10 +15,14 @@ mod setup;
 mod users;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use admin_auth::AdminAuth;
 pub use api_tokens::{ApiTokens, NewApiToken};
 pub use groups::{Groups, NewGroup};
+pub use keys::{
+    DEFAULT_KEY_ROTATION_PERIOD, DEFAULT_RETIRED_KEY_RETENTION, Keys, RELOAD_INTERVAL, RotatedKeys,
+};
 pub use orgs::{NewOrg, Orgs};
 pub use password_login::PasswordLogin;
 pub use principal::{AdminPrincipal, RequestContext};
@@ -43,6 +48,12 @@ pub struct ServicesConfig {
     pub hash_concurrency: usize,
     /// The externally visible base URL, without a trailing slash.
     pub public_url: String,
+    /// How long a signing key is active before [`Keys::maintain`] rotates it;
+    /// `None` rotates only on command. Default [`DEFAULT_KEY_ROTATION_PERIOD`].
+    pub key_rotation_period: Option<Duration>,
+    /// How long a retired signing key stays in JWKS; must exceed the longest
+    /// lifetime of a token it signed. Default [`DEFAULT_RETIRED_KEY_RETENTION`].
+    pub retired_key_retention: Duration,
 }
 
 /// What every service holds: the store and the injected clock, RNG and hasher.
@@ -92,6 +103,7 @@ pub struct Services {
     pub password_login: PasswordLogin,
     pub admin_auth: AdminAuth,
     pub setup: Setup,
+    pub keys: Keys,
     store: Arc<dyn Store>,
     master_key: MasterKey,
     public_url: String,
@@ -101,7 +113,7 @@ const MASTER_KEY_CHECK: &str = "master_key_check";
 
 impl Services {
     /// Wires the services, refuses a master key that does not open this database,
-    /// and makes sure the default org exists.
+    /// and makes sure the default org and the signing keys exist.
     pub async fn start(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -143,6 +155,13 @@ impl Services {
             rng,
             hasher,
         };
+        let keys = Keys::new(
+            deps.clone(),
+            master_key.clone(),
+            config.key_rotation_period,
+            config.retired_key_retention,
+        );
+        keys.ensure().await?;
         let bootstrap = config
             .bootstrap_token
             .as_ref()
@@ -155,6 +174,7 @@ impl Services {
             password_login: PasswordLogin::new(deps.clone()),
             admin_auth: AdminAuth::new(deps.clone(), bootstrap.clone()),
             setup: Setup::new(deps, bootstrap.is_some()),
+            keys,
             store,
             master_key,
             public_url: config.public_url,
