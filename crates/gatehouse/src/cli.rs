@@ -62,7 +62,9 @@ one next key that is already published in /oauth2/jwks so relying parties
 know it before it signs, and retired keys that stay published until the
 tokens they signed have expired. A running server rotates on its own every
 key_rotation_days (GATEHOUSE_KEY_ROTATION_DAYS, default 90; 0 turns it off);
-running servers pick up a rotation made here within a minute.
+running servers pick up a rotation made here within a minute. Rotating by
+hand promotes the current next key whatever its age: relying parties that
+cache the key set learn it when they refetch /oauth2/jwks (at most 5 minutes).
 
 Examples:
   gatehouse keys list
