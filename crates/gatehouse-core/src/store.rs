@@ -18,8 +18,9 @@ use crate::error::StoreError;
 use crate::ids::{ApiTokenId, GrantId, GroupId, OrgId, SessionId, UserId};
 use crate::model::{
     ApiToken, AuditEvent, AuditQuery, AuthorizationCode, CodeRedemption, Consent, DeviceApproval,
-    DeviceCode, DevicePoll, Grant, Group, GroupQuery, Organization, Page, PendingAuthorization,
-    RefreshRotation, RefreshToken, SsoSession, TokenScope, User, UserQuery,
+    DeviceCode, DevicePoll, Grant, Group, GroupQuery, KeyRotation, Organization, Page,
+    PendingAuthorization, RefreshRotation, RefreshToken, SsoSession, StoredKey, TokenScope, User,
+    UserQuery,
 };
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
@@ -227,8 +228,12 @@ pub trait GrantStore: Send + Sync {
     /// Revokes a grant and so every token of it; `false` when absent or already revoked.
     async fn revoke_grant(&self, id: GrantId, at: Millis, audit: &AuditEvent) -> StoreResult<bool>;
     /// Puts an access token's `jti` on the deny list until it would expire anyway.
-    async fn revoke_jti(&self, jti: &str, expires_at: Millis, audit: &AuditEvent)
-    -> StoreResult<()>;
+    async fn revoke_jti(
+        &self,
+        jti: &str,
+        expires_at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
     async fn get_consent(&self, user: UserId, client_id: &str) -> StoreResult<Option<Consent>>;
     /// Creates or replaces the remembered consent.
@@ -243,8 +248,11 @@ pub trait GrantStore: Send + Sync {
 pub trait DeviceStore: Send + Sync {
     async fn create_device_code(&self, code: &DeviceCode) -> StoreResult<()>;
     /// The request behind a user code, unless it expired by `now`.
-    async fn find_device_code(&self, user_code: &str, now: Millis)
-    -> StoreResult<Option<DeviceCode>>;
+    async fn find_device_code(
+        &self,
+        user_code: &str,
+        now: Millis,
+    ) -> StoreResult<Option<DeviceCode>>;
     /// Records the user's answer to a pending request: approved with `approval`,
     /// or denied when `None`. `false` when it is no longer pending or expired.
     async fn decide_device_code(
@@ -263,6 +271,36 @@ pub trait DeviceStore: Send + Sync {
     ) -> StoreResult<DevicePoll>;
 }
 
+/// JWT signing keys. Every change is a compare-and-set on the key states, so
+/// several nodes sharing one database agree without any other coordination:
+/// at most one `active` and one `next` key per algorithm, ever.
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    /// Inserts `key` unless a key in the same state already exists for its
+    /// algorithm (or the kid exists); `true` when inserted, and only then is
+    /// `audit` written. Nodes starting at once all try, and one wins.
+    async fn insert_signing_key(&self, key: &StoredKey, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Every key, by algorithm, then creation time.
+    async fn list_signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// In one transaction: `next_kid` (still `next`) becomes `active`,
+    /// `active_kid` (still `active`) becomes `retired` with `remove_after`, and
+    /// `new_next` is inserted as `next`. `false`, with nothing changed, when
+    /// either key is no longer in that state (another node rotated first).
+    async fn rotate_signing_keys(
+        &self,
+        rotation: &KeyRotation,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Deletes the key if it is `retired` and its `remove_after` is at or
+    /// before `now`; `false` (and no audit) otherwise.
+    async fn delete_retired_signing_key(
+        &self,
+        kid: &str,
+        now: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything a Gatehouse node stores. `Arc<dyn Store>` is what services hold.
 pub trait Store:
     OrgStore
@@ -274,6 +312,7 @@ pub trait Store:
     + SessionStore
     + GrantStore
     + DeviceStore
+    + SigningKeyStore
 {
 }
 
@@ -287,5 +326,6 @@ impl<T> Store for T where
         + SessionStore
         + GrantStore
         + DeviceStore
+        + SigningKeyStore
 {
 }

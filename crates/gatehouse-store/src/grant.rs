@@ -88,7 +88,12 @@ fn refresh_from(row: &impl Record) -> StoreResult<RefreshToken> {
 }
 
 fn select_grant(id: GrantId) -> Stmt {
-    Stmt::new(concat!("SELECT ", grant_cols!(), " FROM grants WHERE id = $1")).text(id.to_string())
+    Stmt::new(concat!(
+        "SELECT ",
+        grant_cols!(),
+        " FROM grants WHERE id = $1"
+    ))
+    .text(id.to_string())
 }
 
 fn insert_grant(grant: &Grant) -> StoreResult<Stmt> {
@@ -280,7 +285,10 @@ impl<DB: Engine> GrantStore for SqlStore<DB> {
             w.commit().await?;
             return Ok(CodeRedemption::Reused(code.grant_id));
         }
-        let Some(grant_row) = w.fetch_optional(select_grant(code.grant_id), "grant").await? else {
+        let Some(grant_row) = w
+            .fetch_optional(select_grant(code.grant_id), "grant")
+            .await?
+        else {
             return Ok(CodeRedemption::Unknown);
         };
         let grant = grant_from(&grant_row)?;
@@ -376,7 +384,9 @@ impl<DB: Engine> GrantStore for SqlStore<DB> {
             w.commit().await?;
             return Ok(RefreshRotation::Reused(token.grant_id));
         }
-        let Some(grant_row) = w.fetch_optional(select_grant(token.grant_id), "grant").await?
+        let Some(grant_row) = w
+            .fetch_optional(select_grant(token.grant_id), "grant")
+            .await?
         else {
             return Ok(RefreshRotation::Invalid);
         };
@@ -426,7 +436,9 @@ impl<DB: Engine> GrantStore for SqlStore<DB> {
 
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
         Ok(self
-            .read_optional(Stmt::new("SELECT 1 AS one FROM revoked_tokens WHERE jti = $1").text(jti))
+            .read_optional(
+                Stmt::new("SELECT 1 AS one FROM revoked_tokens WHERE jti = $1").text(jti),
+            )
             .await?
             .is_some())
     }

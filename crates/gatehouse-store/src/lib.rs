@@ -18,7 +18,7 @@
 //! `store` (the generic store and its write transactions), `constraint`
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
 //! per storage trait: `org`, `user`, `group`, `api_token`, `audit`, `meta`,
-//! `session`, `grant`, `device`.
+//! `signing_key`, `session`, `grant`, `device`.
 
 use std::sync::Arc;
 
@@ -37,6 +37,7 @@ mod meta;
 mod org;
 mod postgres;
 mod session;
+mod signing_key;
 mod sqlite;
 mod store;
 mod user;

@@ -7,9 +7,10 @@
 //! `postgres::<case>`. Password hashes here are fake PHC strings: no hashing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 #[path = "cases/sessions_grants.rs"]
 mod sessions_grants;
+mod signing_keys;
+mod support;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -25,6 +26,11 @@ use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
 
 use sessions_grants::*;
+use signing_keys::{
+    signing_key_concurrent_first_starts_agree_on_one_key_per_state,
+    signing_key_concurrent_rotations_rotate_once, signing_key_insert_unless_its_state_is_taken,
+    signing_key_retired_removed_only_after_remove_after, signing_key_rotation_is_compare_and_set,
+};
 use support::Fx;
 
 macro_rules! conformance {
@@ -90,6 +96,11 @@ conformance!(
     consent_is_replaced_and_jti_revocation_is_idempotent,
     purge_removes_only_what_expired,
     audit_batch_appends_every_event_in_one_go,
+    signing_key_insert_unless_its_state_is_taken,
+    signing_key_concurrent_first_starts_agree_on_one_key_per_state,
+    signing_key_rotation_is_compare_and_set,
+    signing_key_concurrent_rotations_rotate_once,
+    signing_key_retired_removed_only_after_remove_after,
 );
 
 // ---------------------------------------------------------------- helpers

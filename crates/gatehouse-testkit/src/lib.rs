@@ -22,7 +22,9 @@ use gatehouse_core::clock::{FakeClock, Rng, SystemRng};
 use gatehouse_core::crypto::MasterKey;
 use gatehouse_core::password::PasswordHasher;
 use gatehouse_core::secret::Secret;
-use gatehouse_core::services::{Services, ServicesConfig};
+use gatehouse_core::services::{
+    DEFAULT_KEY_ROTATION_PERIOD, DEFAULT_RETIRED_KEY_RETENTION, Services, ServicesConfig,
+};
 use gatehouse_web::{Cidr, WebConfig};
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
@@ -158,6 +160,8 @@ impl TestServer {
             public_url: public_url.clone(),
             sessions: Default::default(),
             oauth: Default::default(),
+            key_rotation_period: Some(DEFAULT_KEY_ROTATION_PERIOD),
+            retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
         };
         let services = Services::with_hasher(
             store,

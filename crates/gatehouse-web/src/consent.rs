@@ -21,7 +21,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// `GET /consent?request=…`.
@@ -31,8 +34,12 @@ pub async fn show(
     QueryPairs(pairs): QueryPairs,
 ) -> Response {
     let Some(handle) = param(&pairs, "request") else {
-        return Page::message(StatusCode::BAD_REQUEST, "Bad request", "No request to consent to.")
-            .into_response();
+        return Page::message(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "No request to consent to.",
+        )
+        .into_response();
     };
     let session = match current_session(&state, &headers).await {
         Ok(Some(session)) => session,
@@ -71,29 +78,51 @@ pub async fn submit(
     form: Result<FormPairs, crate::oauth::OAuthReply>,
 ) -> Response {
     let Ok(FormPairs(pairs)) = form else {
-        return Page::message(StatusCode::BAD_REQUEST, "Bad request", "The form could not be read.")
-            .into_response();
+        return Page::message(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The form could not be read.",
+        )
+        .into_response();
     };
-    if !csrf::check(&headers, secure(&state), &state.config.public_url, param(&pairs, "csrf").unwrap_or("")) {
+    if !csrf::check(
+        &headers,
+        secure(&state),
+        &state.config.public_url,
+        param(&pairs, "csrf").unwrap_or(""),
+    ) {
         return expired_form();
     }
     let Some(handle) = param(&pairs, "request") else {
-        return Page::message(StatusCode::BAD_REQUEST, "Bad request", "No request to consent to.")
-            .into_response();
+        return Page::message(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "No request to consent to.",
+        )
+        .into_response();
     };
     let allow = match param(&pairs, "consent") {
         Some("allow") => true,
         Some("deny") => false,
         _ => {
-            return Page::message(StatusCode::BAD_REQUEST, "Bad request", "Choose Allow or Deny.")
-                .into_response();
+            return Page::message(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "Choose Allow or Deny.",
+            )
+            .into_response();
         }
     };
     let session = match current_session(&state, &headers).await {
         Ok(session) => session,
         Err(page) => return page.into_response(),
     };
-    match state.services.oauth.decide_consent(&ctx, handle, session, allow).await {
+    match state
+        .services
+        .oauth
+        .decide_consent(&ctx, handle, session, allow)
+        .await
+    {
         Ok(step) => step_response(step),
         Err(error) => error_page(&error).into_response(),
     }

@@ -73,8 +73,14 @@ mod tests {
     #[test]
     fn reads_the_named_cookie_among_others() {
         let mut headers = HeaderMap::new();
-        headers.append(header::COOKIE, HeaderValue::from_static("a=1; gatehouse_session=abc; b=2"));
-        assert_eq!(Cookie::Session.read(&headers, false).as_deref(), Some("abc"));
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; gatehouse_session=abc; b=2"),
+        );
+        assert_eq!(
+            Cookie::Session.read(&headers, false).as_deref(),
+            Some("abc")
+        );
         assert_eq!(Cookie::Session.read(&headers, true), None);
         assert_eq!(Cookie::Csrf.read(&headers, false), None);
     }

@@ -72,8 +72,18 @@ mod tests {
         let cookie = format!("gatehouse_csrf={token}");
         let url = "http://127.0.0.1:8080";
         assert!(check(&with(&cookie, None), false, url, &token));
-        assert!(check(&with(&cookie, Some("http://127.0.0.1:8080")), false, url, &token));
-        assert!(!check(&with(&cookie, Some("https://evil.example")), false, url, &token));
+        assert!(check(
+            &with(&cookie, Some("http://127.0.0.1:8080")),
+            false,
+            url,
+            &token
+        ));
+        assert!(!check(
+            &with(&cookie, Some("https://evil.example")),
+            false,
+            url,
+            &token
+        ));
         assert!(!check(&with(&cookie, None), false, url, "other"));
         assert!(!check(&with(&cookie, None), false, url, ""));
         assert!(!check(&with("x=1", None), false, url, &token));

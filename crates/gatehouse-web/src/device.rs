@@ -21,7 +21,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// `GET /device[?user_code=…]`.
@@ -81,35 +84,62 @@ pub async fn submit(
     form: Result<FormPairs, crate::oauth::OAuthReply>,
 ) -> Response {
     let Ok(FormPairs(pairs)) = form else {
-        return Page::message(StatusCode::BAD_REQUEST, "Bad request", "The form could not be read.")
-            .into_response();
+        return Page::message(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The form could not be read.",
+        )
+        .into_response();
     };
-    if !csrf::check(&headers, secure(&state), &state.config.public_url, param(&pairs, "csrf").unwrap_or("")) {
+    if !csrf::check(
+        &headers,
+        secure(&state),
+        &state.config.public_url,
+        param(&pairs, "csrf").unwrap_or(""),
+    ) {
         return expired_form();
     }
     let allow = match param(&pairs, "consent") {
         Some("allow") => true,
         Some("deny") => false,
         _ => {
-            return Page::message(StatusCode::BAD_REQUEST, "Bad request", "Choose Allow or Deny.")
-                .into_response();
+            return Page::message(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "Choose Allow or Deny.",
+            )
+            .into_response();
         }
     };
     let typed = param(&pairs, "user_code").unwrap_or("");
     let session = match current_session(&state, &headers).await {
         Ok(Some(session)) => session,
-        Ok(None) => return found(&format!("/device?user_code={}", normalise_user_code(typed).unwrap_or_default())),
+        Ok(None) => {
+            return found(&format!(
+                "/device?user_code={}",
+                normalise_user_code(typed).unwrap_or_default()
+            ));
+        }
         Err(page) => return page.into_response(),
     };
-    match state.services.oauth.decide_device(&ctx, typed, &session, allow).await {
+    match state
+        .services
+        .oauth
+        .decide_device(&ctx, typed, &session, allow)
+        .await
+    {
         Ok(true) if allow => Page::message(
             StatusCode::OK,
             "Device connected",
             "You may return to your device; it will continue on its own.",
         )
         .into_response(),
-        Ok(true) => Page::message(StatusCode::OK, "Request denied", "The device was not connected.")
-            .into_response(),
+        Ok(true) => Page::message(
+            StatusCode::OK,
+            "Request denied",
+            "The device was not connected.",
+        )
+        .into_response(),
         Ok(false) => Page::message(
             StatusCode::BAD_REQUEST,
             "Code not valid",
@@ -132,7 +162,11 @@ fn device_page(
         Some((client, scopes, username)) => (Some(client), scopes, username),
         None => (None, Vec::new(), String::new()),
     };
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let mut page = Page::render(
         status,
         "device.html",

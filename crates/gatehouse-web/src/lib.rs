@@ -1,5 +1,6 @@
 //! Gatehouse's HTTP surfaces: the admin API (`/api/v1`), its OpenAPI document,
-//! the health probes and the one-time setup page, as one axum [`Router`].
+//! the health probes, the one-time setup page and the JWKS (`/oauth2/jwks`), as
+//! one axum [`Router`].
 //!
 //! This crate renders; it does not decide. Handlers parse the request with
 //! extractors ([`extract`]: who is calling, the audit context, the body), call
@@ -19,6 +20,7 @@ mod csrf;
 mod device;
 pub mod extract;
 pub mod health;
+pub mod jwks;
 mod login;
 pub mod oauth;
 pub mod openapi;
@@ -96,6 +98,7 @@ pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
         .merge(login::routes())
         .merge(consent::routes())
         .merge(device::routes())
+        .merge(jwks::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);

@@ -6,11 +6,11 @@
 //! account does not exist, has no password, is not active or the password is
 //! wrong; core does the same hashing work in every case.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use gatehouse_core::Error;
 use gatehouse_core::ids::OrgId;
 use gatehouse_core::secret::Secret;
@@ -29,7 +29,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// `GET /login[?request=…]`.
@@ -46,7 +49,15 @@ pub async fn show(
         },
         None => (None, None),
     };
-    login_page(&state, &headers, StatusCode::OK, &target, client_name, hint.unwrap_or_default(), None)
+    login_page(
+        &state,
+        &headers,
+        StatusCode::OK,
+        &target,
+        client_name,
+        hint.unwrap_or_default(),
+        None,
+    )
 }
 
 /// Where the sign-in leads: a pending authorization request, or a local page
@@ -81,11 +92,20 @@ pub async fn submit(
     form: Result<FormPairs, crate::oauth::OAuthReply>,
 ) -> Response {
     let Ok(FormPairs(pairs)) = form else {
-        return Page::message(StatusCode::BAD_REQUEST, "Bad request", "The form could not be read.")
-            .into_response();
+        return Page::message(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The form could not be read.",
+        )
+        .into_response();
     };
     let secure = secure(&state);
-    if !csrf::check(&headers, secure, &state.config.public_url, param(&pairs, "csrf").unwrap_or("")) {
+    if !csrf::check(
+        &headers,
+        secure,
+        &state.config.public_url,
+        param(&pairs, "csrf").unwrap_or(""),
+    ) {
         return expired_form();
     }
     let target = Target::from_pairs(&pairs);
@@ -142,7 +162,12 @@ pub async fn submit(
         }
     };
     let mut response = match (&target.request, &target.return_to) {
-        (Some(handle), _) => match state.services.oauth.resume(&ctx, handle, Some(session)).await {
+        (Some(handle), _) => match state
+            .services
+            .oauth
+            .resume(&ctx, handle, Some(session))
+            .await
+        {
             Ok(step) => step_response(step),
             Err(error) => error_page(&error).into_response(),
         },

@@ -22,7 +22,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("consent.html", include_str!("../templates/consent.html")),
         ("message.html", include_str!("../templates/message.html")),
         ("logout.html", include_str!("../templates/logout.html")),
-        ("form_post.html", include_str!("../templates/form_post.html")),
+        (
+            "form_post.html",
+            include_str!("../templates/form_post.html"),
+        ),
         ("device.html", include_str!("../templates/device.html")),
     ] {
         if let Err(error) = env.add_template(name, source) {
@@ -98,11 +101,11 @@ impl IntoResponse for Page {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_SECURITY_POLICY, self.csp);
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
         headers.insert(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
         );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         for (name, value) in self.headers {
             if let Some(name) = name {
                 headers.append(name, value);

@@ -34,10 +34,7 @@ async fn full_flow(server: &TestServer) {
     let verifier = rp.id_token_verifier();
     let claims = id_token.claims(&verifier, &started.nonce).unwrap();
     assert_eq!(claims.email().map(|e| e.as_str()), Some("ada@example.com"));
-    assert_eq!(
-        claims.preferred_username().map(|u| u.as_str()),
-        Some("ada")
-    );
+    assert_eq!(claims.preferred_username().map(|u| u.as_str()), Some("ada"));
     assert!(claims.auth_time().is_some());
     let at_hash = AccessTokenHash::from_token(
         tokens.access_token(),
@@ -79,7 +76,11 @@ async fn full_flow(server: &TestServer) {
 
     // SSO: the same browser signs in again without a password and without
     // being asked to consent again.
-    let again = start(&rp, &["profile", "email", "offline_access"], &[("prompt", "none")]);
+    let again = start(
+        &rp,
+        &["profile", "email", "offline_access"],
+        &[("prompt", "none")],
+    );
     let landing = browser.walk(&again.url, None, Consent::Deny).await.unwrap();
     let pairs = callback(&landing);
     assert!(param(&pairs, "code").is_some(), "{pairs:?}");
@@ -174,7 +175,10 @@ async fn a_reused_code_is_refused_and_revokes_what_it_issued() {
     assert_eq!(userinfo_status(&f.server, access).await, 200);
 
     let (status, second) = token_request(&f.server, &f.client_id, &f.secret, &form).await;
-    assert_eq!((status, second["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, second["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     // RFC 6749 §4.1.2: tokens issued from the code are revoked.
     assert_eq!(userinfo_status(&f.server, access).await, 401);
     let refresh = first["refresh_token"].as_str().unwrap();
@@ -185,7 +189,10 @@ async fn a_reused_code_is_refused_and_revokes_what_it_issued() {
         &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -204,17 +211,27 @@ async fn a_wrong_pkce_verifier_is_refused() {
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     // Missing verifier when a challenge was sent.
     let f = fixture().await;
     let (status, body) = token_request(
         &f.server,
         &f.client_id,
         &f.secret,
-        &[("grant_type", "authorization_code"), ("code", f.code.as_str()), ("redirect_uri", REDIRECT)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", f.code.as_str()),
+            ("redirect_uri", REDIRECT),
+        ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
 }
 
 #[tokio::test]
@@ -232,7 +249,10 @@ async fn a_different_redirect_uri_at_the_token_endpoint_is_refused() {
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -251,7 +271,10 @@ async fn an_expired_code_is_refused() {
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -265,7 +288,10 @@ async fn another_clients_code_and_wrong_secrets_are_refused() {
         ("code_verifier", f.verifier.as_str()),
     ];
     let (status, body) = token_request(&f.server, &other_id, &other_secret, &form).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 
     // A wrong secret and an unknown client look the same: 401 invalid_client.
     let response = f
@@ -310,7 +336,10 @@ async fn refresh_token_reuse_revokes_the_family() {
                 server,
                 &id,
                 &secret,
-                &[("grant_type", "refresh_token"), ("refresh_token", token.as_str())],
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.as_str()),
+                ],
             )
             .await
         }
@@ -321,9 +350,15 @@ async fn refresh_token_reuse_revokes_the_family() {
     let access2 = second["access_token"].as_str().unwrap().to_owned();
     // The old token again: theft is assumed, the whole family dies.
     let (status, body) = refresh(r1).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, body) = refresh(r2).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     assert_eq!(userinfo_status(&f.server, &access2).await, 401);
 }
 
@@ -332,7 +367,10 @@ async fn unregistered_redirect_uris_get_an_error_page_never_a_redirect() {
     let server = TestServer::start().await;
     let (client_id, _) = register(&server, json!({})).await;
     let browser = Browser::new(&server.url("")).unwrap();
-    for redirect in ["https://evil.example/cb", "http://127.0.0.1:9/callback/extra"] {
+    for redirect in [
+        "https://evil.example/cb",
+        "http://127.0.0.1:9/callback/extra",
+    ] {
         let url = format!(
             "{}?response_type=code&client_id={client_id}&scope=openid&redirect_uri={}&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
             server.url("/oauth2/authorize"),
@@ -367,9 +405,17 @@ async fn prompt_none_without_a_session_and_denied_consent_go_back_with_errors() 
     let browser = Browser::new(&server.url("")).unwrap();
 
     let started = start(&rp, &["email"], &[("prompt", "none")]);
-    let pairs = callback(&browser.walk(&started.url, None, Consent::Deny).await.unwrap());
+    let pairs = callback(
+        &browser
+            .walk(&started.url, None, Consent::Deny)
+            .await
+            .unwrap(),
+    );
     assert_eq!(param(&pairs, "error"), Some("login_required"));
-    assert_eq!(param(&pairs, "state"), Some(started.state.secret().as_str()));
+    assert_eq!(
+        param(&pairs, "state"),
+        Some(started.state.secret().as_str())
+    );
     assert_eq!(param(&pairs, "iss"), Some(server.url("").as_str()));
 
     let started = start(&rp, &["email"], &[]);
@@ -422,7 +468,10 @@ async fn a_login_post_without_the_csrf_token_is_refused() {
     let response = browser
         .post_form(
             "/login",
-            &[("username".into(), "ada".into()), ("password".into(), PASSWORD.into())],
+            &[
+                ("username".into(), "ada".into()),
+                ("password".into(), PASSWORD.into()),
+            ],
         )
         .await
         .unwrap();
@@ -447,7 +496,10 @@ async fn logout_ends_the_session_and_returns_to_the_registered_uri() {
         "{}?id_token_hint={id_token}&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F",
         server.url("/oauth2/logout")
     );
-    assert!(matches!(browser.walk(&bad, None, Consent::Deny).await.unwrap(), Landing::Page(400, _)));
+    assert!(matches!(
+        browser.walk(&bad, None, Consent::Deny).await.unwrap(),
+        Landing::Page(400, _)
+    ));
 
     let url = format!(
         "{}?id_token_hint={id_token}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fsigned-out&state=bye",
@@ -488,7 +540,10 @@ async fn forged_tokens_are_refused_at_userinfo() {
     let real = tokens["access_token"].as_str().unwrap();
     let payload = real.split('.').nth(1).unwrap();
     // alg none with the real payload.
-    let none = format!("{}.{payload}.", B64.encode(br#"{"alg":"none","typ":"at+jwt"}"#));
+    let none = format!(
+        "{}.{payload}.",
+        B64.encode(br#"{"alg":"none","typ":"at+jwt"}"#)
+    );
     assert_eq!(userinfo_status(&f.server, &none).await, 401);
     // HS256 "signed" with the public JWKS as the secret (key confusion): the
     // algorithm is not accepted at all, whatever the MAC.
@@ -502,7 +557,12 @@ async fn forged_tokens_are_refused_at_userinfo() {
     let mut claims: Value = serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
     claims["sub"] = json!("someone-else");
     let parts: Vec<&str> = real.split('.').collect();
-    let altered = format!("{}.{}.{}", parts[0], B64.encode(claims.to_string()), parts[2]);
+    let altered = format!(
+        "{}.{}.{}",
+        parts[0],
+        B64.encode(claims.to_string()),
+        parts[2]
+    );
     assert_eq!(userinfo_status(&f.server, &altered).await, 401);
     assert_eq!(userinfo_status(&f.server, real).await, 200);
     let _ = &f.browser;

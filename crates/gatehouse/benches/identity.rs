@@ -61,6 +61,8 @@ async fn run(engine: &str, url: &str, users: usize) -> anyhow::Result<()> {
             public_url: "http://bench".into(),
             sessions: Default::default(),
             oauth: Default::default(),
+            key_rotation_period: None,
+            retired_key_retention: gatehouse_core::services::DEFAULT_RETIRED_KEY_RETENTION,
         },
     )
     .await?;

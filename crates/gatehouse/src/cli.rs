@@ -56,6 +56,21 @@ Examples:
   gatehouse admin create-group --org acme --name engineering
   gatehouse admin create-token --name ci-provisioning --org acme";
 
+const KEYS_AFTER_HELP: &str = "\
+Every algorithm (RS256, ES256, EdDSA) has one active key that signs tokens,
+one next key that is already published in /oauth2/jwks so relying parties
+know it before it signs, and retired keys that stay published until the
+tokens they signed have expired. A running server rotates on its own every
+key_rotation_days (GATEHOUSE_KEY_ROTATION_DAYS, default 90; 0 turns it off);
+running servers pick up a rotation made here within a minute. Rotating by
+hand promotes the current next key whatever its age: relying parties that
+cache the key set learn it when they refetch /oauth2/jwks (at most 5 minutes).
+
+Examples:
+  gatehouse keys list
+  gatehouse keys rotate
+  gatehouse keys rotate --alg RS256";
+
 /// Gatehouse: identity and access management in one binary.
 ///
 /// OAuth 2.0 / OpenID Connect, SAML 2.0 and SCIM 2.0 over one embedded SQLite
@@ -81,6 +96,25 @@ pub enum Command {
     /// Administer identities directly in the database (no server needed).
     #[command(subcommand, after_help = ADMIN_AFTER_HELP)]
     Admin(AdminCommand),
+    /// List or rotate the JWT signing keys (no server needed).
+    #[command(subcommand, after_help = KEYS_AFTER_HELP)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the signing keys: kid, alg, state, created, activated, retired.
+    List,
+    /// Rotate now: each next key becomes active, each active key retired
+    /// (published for 7 more days), and a new next key is generated.
+    Rotate(RotateKeys),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateKeys {
+    /// Rotate only this algorithm's keys [default: all of them]
+    #[arg(long, value_name = "ALG", value_parser = ["RS256", "ES256", "EdDSA"])]
+    pub alg: Option<String>,
 }
 
 /// Settings every subcommand uses. Each can come before or after the subcommand.
@@ -160,6 +194,11 @@ pub struct ServerArgs {
     /// [env: GATEHOUSE_SHUTDOWN_TIMEOUT] [default: 30]
     #[arg(long, value_name = "SECS")]
     pub shutdown_timeout: Option<String>,
+
+    /// Days a signing key signs before it is rotated automatically; 0 rotates
+    /// only on `gatehouse keys rotate` [env: GATEHOUSE_KEY_ROTATION_DAYS] [default: 90]
+    #[arg(long, value_name = "DAYS")]
+    pub key_rotation_days: Option<String>,
 
     /// File holding a token accepted as an instance admin bearer token
     /// [env: GATEHOUSE_BOOTSTRAP_TOKEN_FILE, or the token in GATEHOUSE_BOOTSTRAP_TOKEN]

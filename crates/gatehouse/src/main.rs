@@ -6,6 +6,7 @@ mod admin;
 mod cli;
 mod database;
 mod keyfile;
+mod keys;
 mod logging;
 mod report;
 mod serve;
@@ -32,7 +33,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let no_server_args = ServerArgs::default();
     let server_args = match &cli.command {
         Command::Serve(args) => args,
-        Command::Migrate | Command::Admin(_) => &no_server_args,
+        Command::Migrate | Command::Admin(_) | Command::Keys(_) => &no_server_args,
     };
     let resolved = settings::load(&cli.common, server_args)?;
     logging::init(resolved.settings.log_format, &resolved.settings.log_filter)?;
@@ -56,6 +57,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Admin(command) => admin::run(settings, command).await,
+            Command::Keys(command) => keys::run(settings, command).await,
         }
     });
     // Do not wait on stray blocking work (a hash in flight, a stdin read) at exit.

@@ -1,6 +1,7 @@
 //! `gatehouse serve`: wires settings, store, services and the web router, then
 //! serves HTTP or HTTPS until SIGTERM or SIGINT, letting in-flight requests
-//! finish for up to the shutdown timeout.
+//! finish for up to the shutdown timeout. Signing-key maintenance runs beside
+//! it every minute and stops with it.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use axum::serve::{IncomingStream, Listener, ListenerExt};
 use tokio::net::TcpListener;
 
 use crate::settings::Settings;
-use crate::{report, startup, tls};
+use crate::{keys, report, startup, tls};
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let server = &settings.server;
@@ -71,7 +72,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(%bound, %public_url, tls = tls_config.is_some(), "listening");
 
     let timeout = server.shutdown_timeout;
-    match tls_config {
+    let maintenance = keys::Maintenance::start(services.clone());
+    let served = match tls_config {
         Some(config) => {
             let listener = tls::TlsListener::new(tcp, config)?.tap_io(|_| ());
             serve(listener, app, &mut signals, timeout).await
@@ -82,7 +84,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             });
             serve(listener, app, &mut signals, timeout).await
         }
-    }
+    };
+    maintenance.stop().await;
+    served
 }
 
 /// Serves until a signal, then drains in-flight requests for up to `timeout`

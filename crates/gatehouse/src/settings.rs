@@ -44,6 +44,10 @@ pub const DEFAULT_DATA_DIR: &str = "./gatehouse-data";
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// The default graceful-shutdown timeout.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default signing-key rotation period, in days.
+pub const DEFAULT_KEY_ROTATION_DAYS: usize = 90;
+/// The longest rotation period accepted, in days (ten years).
+const MAX_KEY_ROTATION_DAYS: usize = 3650;
 /// Bootstrap tokens shorter than this get a warning: they are admin credentials.
 const SHORT_TOKEN: usize = 16;
 
@@ -103,6 +107,8 @@ pub struct ServerSettings {
     pub body_limit: usize,
     pub shutdown_timeout: Duration,
     pub bootstrap_token: Option<Secret>,
+    /// How long a signing key is active before rotation; `None` (0 days) rotates only on command.
+    pub key_rotation: Option<Duration>,
 }
 
 /// PEM files for built-in TLS, with the names of the settings they came from.
@@ -340,6 +346,15 @@ pub fn resolve(inputs: &Inputs<'_>, read_file: ReadFile<'_>) -> Result<Resolved,
         None => DEFAULT_SHUTDOWN_TIMEOUT,
     };
 
+    let key_rotation_days = match layers.get("key_rotation_days") {
+        Some((origin, raw)) => {
+            parse_count(raw, 0, MAX_KEY_ROTATION_DAYS).map_err(|p| SettingError::new(origin, p))?
+        }
+        None => DEFAULT_KEY_ROTATION_DAYS,
+    };
+    let key_rotation = (key_rotation_days > 0)
+        .then(|| Duration::from_secs(u64::try_from(key_rotation_days).unwrap_or(0) * 86_400));
+
     let bootstrap_token = match layers.secret(
         "bootstrap_token",
         "bootstrap_token_file",
@@ -375,6 +390,7 @@ pub fn resolve(inputs: &Inputs<'_>, read_file: ReadFile<'_>) -> Result<Resolved,
                 body_limit,
                 shutdown_timeout,
                 bootstrap_token,
+                key_rotation,
             },
         },
         warnings,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use gatehouse_core::clock::{SystemClock, SystemRng};
-use gatehouse_core::services::{Services, ServicesConfig};
+use gatehouse_core::services::{DEFAULT_RETIRED_KEY_RETENTION, Services, ServicesConfig};
 
 use crate::settings::Settings;
 use crate::{database, keyfile, report};
@@ -21,6 +21,8 @@ pub async fn services(settings: &Settings, public_url: String) -> anyhow::Result
         public_url,
         sessions: Default::default(),
         oauth: Default::default(),
+        key_rotation_period: settings.server.key_rotation,
+        retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
     };
     let started = Services::start(store, Arc::new(SystemClock), rng, master_key, config)
         .await

@@ -520,3 +520,119 @@ async fn serve_two_nodes_share_one_postgres_database() -> Result<()> {
     assert_eq!(second.terminate()?.code(), Some(0));
     Ok(())
 }
+
+/// The key rows `gatehouse keys list` printed (header dropped), split into columns.
+fn key_rows(output: &Output) -> Result<Vec<Vec<String>>> {
+    let listed = printed(output)?;
+    let mut lines = listed.lines();
+    let header = lines.next().context("no header")?;
+    ensure!(header.starts_with("KID"), "header: {header}");
+    Ok(lines
+        .map(|line| line.split_whitespace().map(str::to_owned).collect())
+        .collect())
+}
+
+/// `(alg, state)` counts of listed keys.
+fn count(rows: &[Vec<String>], alg: &str, state: &str) -> usize {
+    rows.iter()
+        .filter(|row| row[1] == alg && row[2] == state)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_list_and_rotate_and_the_server_publishes_them() -> Result<()> {
+    let (_dir, data) = data_dir()?;
+    let keys = |args: &[&str]| {
+        let mut all = vec!["keys"];
+        all.extend_from_slice(args);
+        gatehouse(&data, &all)
+    };
+
+    let first = key_rows(&run(keys(&["list"]), "")?)?;
+    assert_eq!(first.len(), 6, "{first:?}");
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        assert_eq!(
+            (count(&first, alg, "active"), count(&first, alg, "next")),
+            (1, 1)
+        );
+    }
+    for row in &first {
+        assert_eq!(
+            row.len(),
+            6,
+            "kid alg state created activated retired: {row:?}"
+        );
+        assert_eq!(row[0].len(), 43, "an RFC 7638 thumbprint: {row:?}");
+        assert_eq!(row[5], "-", "nothing retired yet: {row:?}");
+    }
+    let next_es256 = first
+        .iter()
+        .find(|row| row[1] == "ES256" && row[2] == "next")
+        .map(|row| row[0].clone())
+        .context("no next ES256 key")?;
+
+    let rotated = printed(&run(keys(&["rotate", "--alg", "ES256"]), "")?)?;
+    assert!(
+        rotated.starts_with(&format!("ES256: activated {next_es256}, retired ")),
+        "{rotated}"
+    );
+    let after = key_rows(&run(keys(&["list"]), "")?)?;
+    assert_eq!(after.len(), 7);
+    assert_eq!(count(&after, "ES256", "retired"), 1);
+    assert_eq!(count(&after, "RS256", "retired"), 0, "only ES256 rotated");
+    assert!(
+        after
+            .iter()
+            .any(|row| row[0] == next_es256 && row[2] == "active")
+    );
+
+    let all = printed(&run(keys(&["rotate"]), "")?)?;
+    assert_eq!(all.lines().count(), 3, "{all}");
+    for alg in ["none", "HS256", "rs256"] {
+        let refused = run(keys(&["rotate", "--alg", alg]), "")?;
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{alg}: {}",
+            text(&refused.stderr)
+        );
+    }
+
+    let listed = key_rows(&run(keys(&["list"]), "")?)?;
+    let server = Server::start(serve(&data))?;
+    let jwks: serde_json::Value = reqwest::get(format!("{}/oauth2/jwks", server.url))
+        .await?
+        .json()
+        .await?;
+    let published: Vec<&str> = jwks["keys"]
+        .as_array()
+        .context("keys")?
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert_eq!(published.len(), listed.len(), "{jwks}");
+    for row in &listed {
+        assert!(
+            published.contains(&row[0].as_str()),
+            "{} unpublished",
+            row[0]
+        );
+    }
+    assert_eq!(server.terminate()?.code(), Some(0));
+    Ok(())
+}
+
+#[test]
+fn settings_key_rotation_days_must_be_a_number_of_days() -> Result<()> {
+    let (_dir, data) = data_dir()?;
+    let mut cmd = gatehouse(&data, &["keys", "list"]);
+    cmd.env("GATEHOUSE_KEY_ROTATION_DAYS", "soon");
+    let output = run(cmd, "")?;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("GATEHOUSE_KEY_ROTATION_DAYS"),
+        "{}",
+        text(&output.stderr)
+    );
+    Ok(())
+}

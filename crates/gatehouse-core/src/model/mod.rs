@@ -8,13 +8,12 @@ mod group;
 mod org;
 mod page;
 mod session;
+mod signing_key;
 mod user;
 
 pub use api_token::{ApiToken, TokenScope};
 pub use audit::{AuditEvent, AuditQuery, Outcome};
-pub use client::{
-    Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes,
-};
+pub use client::{Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes};
 pub use grant::{
     AuthorizationCode, CodeRedemption, Consent, DeviceApproval, DeviceCode, DevicePoll,
     DeviceStatus, Grant, PendingAuthorization, RefreshRotation, RefreshToken,
@@ -23,4 +22,5 @@ pub use group::{Group, GroupQuery};
 pub use org::Organization;
 pub use page::{Page, SortOrder};
 pub use session::SsoSession;
+pub use signing_key::{Algorithm, Jwk, KeyRotation, KeyState, StoredKey};
 pub use user::{LifecycleAction, StandardClaims, User, UserQuery, UserSort, UserStatus};

@@ -63,13 +63,10 @@ async fn write_batches(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<(Audi
                 Err(_) => break,
             }
         }
-        let outcome = store
-            .append_audit_batch(&events)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, events = events.len(), "writing audit events failed");
-                "the audit log is unavailable".to_owned()
-            });
+        let outcome = store.append_audit_batch(&events).await.map_err(|e| {
+            tracing::error!(error = %e, events = events.len(), "writing audit events failed");
+            "the audit log is unavailable".to_owned()
+        });
         for ack in acks.drain(..) {
             // A caller that gave up no longer needs the answer.
             let _ = ack.send(outcome.clone());

@@ -8,7 +8,7 @@ pub mod audit;
 pub mod audit_log;
 pub mod clients;
 mod groups;
-pub mod keys;
+mod keys;
 pub mod oauth;
 mod orgs;
 mod password_login;
@@ -19,15 +19,19 @@ mod setup;
 mod users;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use admin_auth::AdminAuth;
 pub use api_tokens::{ApiTokens, NewApiToken};
 pub use groups::{Groups, NewGroup};
+pub use keys::{
+    DEFAULT_KEY_ROTATION_PERIOD, DEFAULT_RETIRED_KEY_RETENTION, Keys, RELOAD_INTERVAL, RotatedKeys,
+};
+pub use oauth::{OAuth, OAuthSettings};
 pub use orgs::{NewOrg, Orgs};
 pub use password_login::PasswordLogin;
 pub use principal::{AdminPrincipal, RequestContext};
 pub use profile::UserProfile;
-pub use oauth::{OAuth, OAuthSettings};
 pub use sessions::{SessionSettings, Sessions};
 pub use setup::{Setup, SetupResult};
 pub use users::{NewUser, Users};
@@ -42,7 +46,6 @@ use crate::secret::{Secret, TokenHash};
 use crate::store::Store;
 use audit_log::AuditLog;
 use clients::Clients;
-use keys::Keys;
 
 /// Start-up settings the services need.
 #[derive(Debug, Clone)]
@@ -57,6 +60,12 @@ pub struct ServicesConfig {
     pub sessions: SessionSettings,
     /// OpenID Provider settings.
     pub oauth: OAuthSettings,
+    /// How long a signing key is active before [`Keys::maintain`] rotates it;
+    /// `None` rotates only on command. Default [`DEFAULT_KEY_ROTATION_PERIOD`].
+    pub key_rotation_period: Option<Duration>,
+    /// How long a retired signing key stays in JWKS; must exceed the longest
+    /// lifetime of a token it signed. Default [`DEFAULT_RETIRED_KEY_RETENTION`].
+    pub retired_key_retention: Duration,
 }
 
 /// What every service holds: the store and the injected clock, RNG and hasher.
@@ -108,6 +117,7 @@ pub struct Services {
     pub setup: Setup,
     pub sessions: Sessions,
     pub oauth: OAuth,
+    pub keys: Arc<Keys>,
     store: Arc<dyn Store>,
     master_key: MasterKey,
     public_url: String,
@@ -117,7 +127,7 @@ const MASTER_KEY_CHECK: &str = "master_key_check";
 
 impl Services {
     /// Wires the services, refuses a master key that does not open this database,
-    /// and makes sure the default org exists.
+    /// and makes sure the default org and the signing keys exist.
     pub async fn start(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -160,13 +170,19 @@ impl Services {
             hasher,
         };
         let pairwise_salt = pairwise_salt(&deps).await?;
-        let keys = Arc::new(Keys);
+        let keys = Arc::new(Keys::new(
+            deps.clone(),
+            master_key.clone(),
+            config.key_rotation_period,
+            config.retired_key_retention,
+        ));
+        keys.ensure().await?;
         let sessions = Sessions::new(deps.clone(), config.sessions);
         let oauth = OAuth::new(
             deps.clone(),
             oauth::OAuthParts {
                 audit_log: AuditLog::start(store.clone()),
-                keys,
+                keys: keys.clone(),
                 clients: Clients::new(deps.clone()),
                 sessions: sessions.clone(),
             },
@@ -188,6 +204,7 @@ impl Services {
             setup: Setup::new(deps.clone(), bootstrap.is_some()),
             sessions,
             oauth,
+            keys,
             store,
             master_key,
             public_url: config.public_url,

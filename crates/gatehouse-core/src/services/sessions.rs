@@ -127,8 +127,7 @@ impl Sessions {
             Target::new("session", session.id, Some(session.org_id)),
             serde_json::json!({}),
         );
-        Ok(d
-            .store
+        Ok(d.store
             .revoke_session(session.id, d.clock.now_millis(), &audit)
             .await?)
     }
@@ -151,8 +150,7 @@ impl Sessions {
         }
         let now = d.clock.now_millis();
         let idle = self.idle_ms();
-        Ok(d
-            .store
+        Ok(d.store
             .list_sessions(user, now)
             .await?
             .into_iter()

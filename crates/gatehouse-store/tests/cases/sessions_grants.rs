@@ -111,7 +111,10 @@ pub async fn session_find_touch_list_and_revoke(store: Arc<dyn Store>) {
         store.find_session(&TokenHash::of(&secret)).await.unwrap(),
         Some(session.clone())
     );
-    assert_eq!(store.find_session(&TokenHash::of("nope")).await.unwrap(), None);
+    assert_eq!(
+        store.find_session(&TokenHash::of("nope")).await.unwrap(),
+        None
+    );
 
     let later = session.last_seen_at + 90_000;
     store.touch_session(session.id, later).await.unwrap();
@@ -121,8 +124,17 @@ pub async fn session_find_touch_list_and_revoke(store: Arc<dyn Store>) {
     assert_eq!(touched.last_seen_at, later);
 
     let listed = store.list_sessions(user, later).await.unwrap();
-    assert_eq!(listed.iter().map(|s| s.id).collect::<Vec<_>>(), vec![session.id]);
-    assert!(store.list_sessions(user, session.expires_at).await.unwrap().is_empty());
+    assert_eq!(
+        listed.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![session.id]
+    );
+    assert!(
+        store
+            .list_sessions(user, session.expires_at)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Revoking the session ends its online grants, not its offline ones.
     let online = grant(&fx, org, user, Some(session.id), "openid profile");
@@ -130,11 +142,18 @@ pub async fn session_find_touch_list_and_revoke(store: Arc<dyn Store>) {
     let now = fx.now();
     for (g, secret) in [(&online, "c1"), (&offline, "c2")] {
         store
-            .create_code_grant(g, &code(g, secret, now, 60_000), &fx.audit("oauth.code_issued", "g"))
+            .create_code_grant(
+                g,
+                &code(g, secret, now, 60_000),
+                &fx.audit("oauth.code_issued", "g"),
+            )
             .await
             .unwrap();
     }
-    assert_eq!(store.session_clients(session.id).await.unwrap(), vec!["app".to_owned()]);
+    assert_eq!(
+        store.session_clients(session.id).await.unwrap(),
+        vec!["app".to_owned()]
+    );
     assert!(
         store
             .revoke_session(session.id, now, &fx.audit("session.revoked", "rs"))
@@ -147,8 +166,24 @@ pub async fn session_find_touch_list_and_revoke(store: Arc<dyn Store>) {
             .await
             .unwrap()
     );
-    assert!(store.get_grant(online.id).await.unwrap().unwrap().revoked_at.is_some());
-    assert!(store.get_grant(offline.id).await.unwrap().unwrap().revoked_at.is_none());
+    assert!(
+        store
+            .get_grant(online.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+    assert!(
+        store
+            .get_grant(offline.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
     assert!(store.list_sessions(user, now).await.unwrap().is_empty());
     assert_eq!(super::audit_count(&*store, "rs").await, 1);
     assert_eq!(super::audit_count(&*store, "rs2").await, 0);
@@ -167,7 +202,11 @@ pub async fn code_is_redeemed_once_and_reuse_revokes_the_grant(store: Arc<dyn St
     assert_eq!(store.get_grant(g.id).await.unwrap(), Some(g.clone()));
 
     let CodeRedemption::Redeemed(found) = store
-        .redeem_code(&issued.code_hash, now + 1, &fx.audit("oauth.code_reused", "reuse"))
+        .redeem_code(
+            &issued.code_hash,
+            now + 1,
+            &fx.audit("oauth.code_reused", "reuse"),
+        )
         .await
         .unwrap()
     else {
@@ -178,12 +217,19 @@ pub async fn code_is_redeemed_once_and_reuse_revokes_the_grant(store: Arc<dyn St
     assert_eq!(found_grant, g);
     assert_eq!(
         store
-            .redeem_code(&issued.code_hash, now + 2, &fx.audit("oauth.code_reused", "reuse"))
+            .redeem_code(
+                &issued.code_hash,
+                now + 2,
+                &fx.audit("oauth.code_reused", "reuse")
+            )
             .await
             .unwrap(),
         CodeRedemption::Reused(g.id)
     );
-    assert_eq!(store.get_grant(g.id).await.unwrap().unwrap().revoked_at, Some(now + 2));
+    assert_eq!(
+        store.get_grant(g.id).await.unwrap().unwrap().revoked_at,
+        Some(now + 2)
+    );
     assert_eq!(super::audit_count(&*store, "reuse").await, 1);
     assert_eq!(
         store
@@ -207,7 +253,15 @@ pub async fn code_is_redeemed_once_and_reuse_revokes_the_grant(store: Arc<dyn St
             .unwrap(),
         CodeRedemption::Unknown
     );
-    assert!(store.get_grant(other.id).await.unwrap().unwrap().revoked_at.is_none());
+    assert!(
+        store
+            .get_grant(other.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
 }
 
 pub async fn code_concurrent_redemptions_exactly_one_wins(store: Arc<dyn Store>) {
@@ -235,7 +289,15 @@ pub async fn code_concurrent_redemptions_exactly_one_wins(store: Arc<dyn Store>)
         }
     }
     assert_eq!(redeemed, 1);
-    assert!(store.get_grant(g.id).await.unwrap().unwrap().revoked_at.is_some());
+    assert!(
+        store
+            .get_grant(g.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
 }
 
 pub async fn refresh_rotates_and_reuse_revokes_the_family(store: Arc<dyn Store>) {
@@ -244,31 +306,53 @@ pub async fn refresh_rotates_and_reuse_revokes_the_family(store: Arc<dyn Store>)
     let g = grant(&fx, org, user, Some(session.id), "openid offline_access");
     let now = fx.now();
     store
-        .create_code_grant(&g, &code(&g, "c", now, 60_000), &fx.audit("oauth.code_issued", "g"))
+        .create_code_grant(
+            &g,
+            &code(&g, "c", now, 60_000),
+            &fx.audit("oauth.code_issued", "g"),
+        )
         .await
         .unwrap();
     let first = refresh(&g, "r1", now);
     store.add_refresh_token(&first).await.unwrap();
-    let (found, found_grant) = store.find_refresh_token(&first.token_hash).await.unwrap().unwrap();
+    let (found, found_grant) = store
+        .find_refresh_token(&first.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((found, found_grant.id), (first.clone(), g.id));
 
     let second = refresh(&g, "r2", now + 1);
     let RefreshRotation::Rotated(rotated) = store
-        .rotate_refresh_token(&first.token_hash, &second, now + 1, &fx.audit("oauth.refresh_token_reused", "reuse"))
+        .rotate_refresh_token(
+            &first.token_hash,
+            &second,
+            now + 1,
+            &fx.audit("oauth.refresh_token_reused", "reuse"),
+        )
         .await
         .unwrap()
     else {
         panic!("a current token rotates");
     };
     assert_eq!(rotated.id, g.id);
-    let (spent, _) = store.find_refresh_token(&first.token_hash).await.unwrap().unwrap();
+    let (spent, _) = store
+        .find_refresh_token(&first.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(spent.used_at, Some(now + 1));
 
     // Presenting the spent token again: theft. The family dies, successor included.
     let third = refresh(&g, "r3", now + 2);
     assert_eq!(
         store
-            .rotate_refresh_token(&first.token_hash, &third, now + 2, &fx.audit("oauth.refresh_token_reused", "reuse"))
+            .rotate_refresh_token(
+                &first.token_hash,
+                &third,
+                now + 2,
+                &fx.audit("oauth.refresh_token_reused", "reuse")
+            )
             .await
             .unwrap(),
         RefreshRotation::Reused(g.id)
@@ -283,11 +367,28 @@ pub async fn refresh_rotates_and_reuse_revokes_the_family(store: Arc<dyn Store>)
         RefreshRotation::Invalid
     );
     // The refused rotation stored nothing and did not spend the successor.
-    assert!(store.find_refresh_token(&fourth.token_hash).await.unwrap().is_none());
-    assert!(store.find_refresh_token(&third.token_hash).await.unwrap().is_none());
+    assert!(
+        store
+            .find_refresh_token(&fourth.token_hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_refresh_token(&third.token_hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         store
-            .rotate_refresh_token(&TokenHash::of("unknown"), &refresh(&g, "r5", now), now, &fx.audit("x", "y"))
+            .rotate_refresh_token(
+                &TokenHash::of("unknown"),
+                &refresh(&g, "r5", now),
+                now,
+                &fx.audit("x", "y")
+            )
             .await
             .unwrap(),
         RefreshRotation::Invalid
@@ -300,7 +401,11 @@ pub async fn refresh_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>
     let g = grant(&fx, org, user, Some(session.id), "openid");
     let now = fx.now();
     store
-        .create_code_grant(&g, &code(&g, "c", now, 60_000), &fx.audit("oauth.code_issued", "g"))
+        .create_code_grant(
+            &g,
+            &code(&g, "c", now, 60_000),
+            &fx.audit("oauth.code_issued", "g"),
+        )
         .await
         .unwrap();
     let first = refresh(&g, "shared", now);
@@ -310,7 +415,12 @@ pub async fn refresh_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>
         let hash = first.token_hash.clone();
         let next = refresh(&g, &format!("next-{i}"), now + 1);
         let audit = fx.audit("oauth.refresh_token_reused", "race");
-        tokio::spawn(async move { store.rotate_refresh_token(&hash, &next, now + 1, &audit).await.unwrap() })
+        tokio::spawn(async move {
+            store
+                .rotate_refresh_token(&hash, &next, now + 1, &audit)
+                .await
+                .unwrap()
+        })
     });
     let mut rotated = 0;
     for attempt in attempts {
@@ -321,7 +431,15 @@ pub async fn refresh_concurrent_rotations_exactly_one_wins(store: Arc<dyn Store>
         }
     }
     assert_eq!(rotated, 1);
-    assert!(store.get_grant(g.id).await.unwrap().unwrap().revoked_at.is_some());
+    assert!(
+        store
+            .get_grant(g.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
 }
 
 pub async fn pending_authorization_is_taken_once_and_expires(store: Arc<dyn Store>) {
@@ -336,16 +454,38 @@ pub async fn pending_authorization_is_taken_once_and_expires(store: Arc<dyn Stor
     };
     store.put_pending_authorization(&pending).await.unwrap();
     assert_eq!(
-        store.get_pending_authorization(&pending.handle_hash, now).await.unwrap(),
+        store
+            .get_pending_authorization(&pending.handle_hash, now)
+            .await
+            .unwrap(),
         Some(pending.clone())
     );
     assert_eq!(
-        store.get_pending_authorization(&pending.handle_hash, now + 1000).await.unwrap(),
+        store
+            .get_pending_authorization(&pending.handle_hash, now + 1000)
+            .await
+            .unwrap(),
         None
     );
-    assert!(store.take_pending_authorization(&pending.handle_hash).await.unwrap());
-    assert!(!store.take_pending_authorization(&pending.handle_hash).await.unwrap());
-    assert_eq!(store.get_pending_authorization(&pending.handle_hash, now).await.unwrap(), None);
+    assert!(
+        store
+            .take_pending_authorization(&pending.handle_hash)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .take_pending_authorization(&pending.handle_hash)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .get_pending_authorization(&pending.handle_hash, now)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn consent_is_replaced_and_jti_revocation_is_idempotent(store: Arc<dyn Store>) {
@@ -358,16 +498,28 @@ pub async fn consent_is_replaced_and_jti_revocation_is_idempotent(store: Arc<dyn
         scopes: vec!["openid".into()],
         granted_at: fx.now(),
     };
-    store.put_consent(&consent, &fx.audit("consent.granted", "c")).await.unwrap();
+    store
+        .put_consent(&consent, &fx.audit("consent.granted", "c"))
+        .await
+        .unwrap();
     consent.scopes.push("email".into());
     consent.granted_at += 5;
-    store.put_consent(&consent, &fx.audit("consent.granted", "c")).await.unwrap();
+    store
+        .put_consent(&consent, &fx.audit("consent.granted", "c"))
+        .await
+        .unwrap();
     assert_eq!(store.get_consent(user, "app").await.unwrap(), Some(consent));
     assert_eq!(super::audit_count(&*store, "c").await, 2);
 
     assert!(!store.is_jti_revoked("j1").await.unwrap());
-    store.revoke_jti("j1", fx.now() + 1000, &fx.audit("oauth.token_revoked", "j")).await.unwrap();
-    store.revoke_jti("j1", fx.now() + 1000, &fx.audit("oauth.token_revoked", "j")).await.unwrap();
+    store
+        .revoke_jti("j1", fx.now() + 1000, &fx.audit("oauth.token_revoked", "j"))
+        .await
+        .unwrap();
+    store
+        .revoke_jti("j1", fx.now() + 1000, &fx.audit("oauth.token_revoked", "j"))
+        .await
+        .unwrap();
     assert!(store.is_jti_revoked("j1").await.unwrap());
     assert_eq!(super::audit_count(&*store, "j").await, 1);
 }
@@ -380,15 +532,29 @@ pub async fn purge_removes_only_what_expired(store: Arc<dyn Store>) {
     short.expires_at = now + 10;
     let long = grant(&fx, org, user, Some(session.id), "openid");
     store
-        .create_code_grant(&short, &code(&short, "s", now, 5), &fx.audit("oauth.code_issued", "g"))
+        .create_code_grant(
+            &short,
+            &code(&short, "s", now, 5),
+            &fx.audit("oauth.code_issued", "g"),
+        )
         .await
         .unwrap();
     store
-        .create_code_grant(&long, &code(&long, "l", now, 60_000), &fx.audit("oauth.code_issued", "g"))
+        .create_code_grant(
+            &long,
+            &code(&long, "l", now, 60_000),
+            &fx.audit("oauth.code_issued", "g"),
+        )
         .await
         .unwrap();
-    store.revoke_jti("gone", now + 5, &fx.audit("oauth.token_revoked", "j")).await.unwrap();
-    store.revoke_jti("kept", now + 60_000, &fx.audit("oauth.token_revoked", "j")).await.unwrap();
+    store
+        .revoke_jti("gone", now + 5, &fx.audit("oauth.token_revoked", "j"))
+        .await
+        .unwrap();
+    store
+        .revoke_jti("kept", now + 60_000, &fx.audit("oauth.token_revoked", "j"))
+        .await
+        .unwrap();
 
     let removed = store.purge_expired(now + 10).await.unwrap();
     assert!(removed >= 3, "removed {removed}");
@@ -401,7 +567,9 @@ pub async fn purge_removes_only_what_expired(store: Arc<dyn Store>) {
 
 pub async fn audit_batch_appends_every_event_in_one_go(store: Arc<dyn Store>) {
     let fx = Fx::new();
-    let events: Vec<_> = (0..25).map(|_| fx.audit("oauth.token_issued", "batch")).collect();
+    let events: Vec<_> = (0..25)
+        .map(|_| fx.audit("oauth.token_issued", "batch"))
+        .collect();
     store.append_audit_batch(&events).await.unwrap();
     store.append_audit_batch(&[]).await.unwrap();
     assert_eq!(super::audit_count(&*store, "batch").await, 25);

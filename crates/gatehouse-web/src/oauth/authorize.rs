@@ -52,13 +52,11 @@ async fn authorize(
 pub fn step_response(step: AuthorizeStep) -> Response {
     match step {
         AuthorizeStep::Redirect(redirect) => redirect_to_client(&redirect),
-        AuthorizeStep::Login(screen) => found(&format!(
-            "/login?request={}",
-            screen.handle.expose()
-        )),
-        AuthorizeStep::Consent(screen) => found(&format!(
-            "/consent?request={}",
-            screen.handle.expose()
-        )),
+        AuthorizeStep::Login(screen) => {
+            found(&format!("/login?request={}", screen.handle.expose()))
+        }
+        AuthorizeStep::Consent(screen) => {
+            found(&format!("/consent?request={}", screen.handle.expose()))
+        }
     }
 }

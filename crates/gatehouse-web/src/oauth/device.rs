@@ -18,7 +18,9 @@ pub async fn device_authorization(
         Ok(form) => form,
         Err(reply) => return reply.into_response(),
     };
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let oauth = &state.services.oauth;
     let client = match oauth.authenticate_client(authorization, &pairs).await {
         Ok(client) => client,

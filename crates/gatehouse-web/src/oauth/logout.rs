@@ -41,7 +41,12 @@ pub async fn post(
             .iter()
             .find(|(n, _)| n == "csrf")
             .map_or("", |(_, v)| v.as_str());
-        if !csrf::check(&headers, secure(&state), &state.config.public_url, submitted) {
+        if !csrf::check(
+            &headers,
+            secure(&state),
+            &state.config.public_url,
+            submitted,
+        ) {
             return expired_form();
         }
     }
@@ -68,7 +73,12 @@ async fn logout(
         Err(page) => return page.into_response(),
     };
     let had_session = session.is_some();
-    let step = match state.services.oauth.logout(ctx, &request, session, confirmed).await {
+    let step = match state
+        .services
+        .oauth
+        .logout(ctx, &request, session, confirmed)
+        .await
+    {
         Ok(step) => step,
         Err(error) => return error_page(&error).into_response(),
     };

@@ -32,15 +32,24 @@ use crate::pages::Page;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(paths::OPENID_CONFIGURATION, get(discovery::openid_configuration))
-        .route(paths::OAUTH_AUTHORIZATION_SERVER, get(discovery::authorization_server))
+        .route(
+            paths::OPENID_CONFIGURATION,
+            get(discovery::openid_configuration),
+        )
+        .route(
+            paths::OAUTH_AUTHORIZATION_SERVER,
+            get(discovery::authorization_server),
+        )
         .route(paths::AUTHORIZE, get(authorize::get).post(authorize::post))
         .route(paths::TOKEN, post(token::token))
         .route(paths::USERINFO, get(userinfo::get).post(userinfo::post))
         .route(paths::INTROSPECT, post(introspect::introspect))
         .route(paths::REVOKE, post(revoke::revoke))
         .route(paths::LOGOUT, get(logout::get).post(logout::post))
-        .route(paths::DEVICE_AUTHORIZATION, post(device::device_authorization))
+        .route(
+            paths::DEVICE_AUTHORIZATION,
+            post(device::device_authorization),
+        )
 }
 
 /// Request parameters as ordered pairs, so repeated parameters can be refused
@@ -74,7 +83,10 @@ impl<S: Send + Sync> FromRequest<S> for FormPairs {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
         if !is_form {
             return Err(OAuthReply(OAuthError::with_description(
                 ErrorCode::InvalidRequest,
@@ -89,7 +101,9 @@ impl<S: Send + Sync> FromRequest<S> for FormPairs {
                     "the body could not be read",
                 ))
             })?;
-        Ok(Self(url::form_urlencoded::parse(&body).into_owned().collect()))
+        Ok(Self(
+            url::form_urlencoded::parse(&body).into_owned().collect(),
+        ))
     }
 }
 
@@ -107,8 +121,7 @@ impl From<OAuthError> for OAuthReply {
 impl IntoResponse for OAuthReply {
     fn into_response(self) -> Response {
         let error = self.0;
-        let status =
-            StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let mut response = (status, axum::Json(error.to_json())).into_response();
         no_store(response.headers_mut());
         if status == StatusCode::UNAUTHORIZED {
@@ -117,7 +130,9 @@ impl IntoResponse for OAuthReply {
                 _ => error.bearer_challenge(),
             };
             if let Ok(value) = HeaderValue::from_str(&challenge) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
             }
         }
         response

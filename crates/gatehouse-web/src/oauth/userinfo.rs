@@ -43,7 +43,9 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
     };
     let value = value.to_str().unwrap_or("");
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim().to_owned()))
         }
         _ => Err(OAuthError::with_description(

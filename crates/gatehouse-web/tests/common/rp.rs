@@ -11,8 +11,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope,
+    EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope,
 };
 use serde_json::{Value, json};
 
@@ -76,7 +76,10 @@ pub async fn register(server: &TestServer, extra: Value) -> (String, String) {
     let created: Value = serde_json::from_str(&text).unwrap();
     (
         created["client_id"].as_str().unwrap().to_owned(),
-        created["client_secret"].as_str().unwrap_or_default().to_owned(),
+        created["client_secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 
@@ -151,21 +154,23 @@ pub fn callback(landing: &Landing) -> Vec<(String, String)> {
 }
 
 pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Signs `username` in through the hosted pages and returns the code.
-pub async fn sign_in(
-    browser: &Browser,
-    started: &Started,
-    username: &str,
-) -> String {
+pub async fn sign_in(browser: &Browser, started: &Started, username: &str) -> String {
     let landing = browser
         .walk(&started.url, Some((username, PASSWORD)), Consent::Allow)
         .await
         .unwrap();
     let pairs = callback(&landing);
-    assert_eq!(param(&pairs, "state"), Some(started.state.secret().as_str()));
+    assert_eq!(
+        param(&pairs, "state"),
+        Some(started.state.secret().as_str())
+    );
     param(&pairs, "code")
         .unwrap_or_else(|| panic!("no code in {pairs:?}"))
         .to_owned()

@@ -89,6 +89,7 @@ pub(super) const SPECS: &[Spec] = &[
     spec("hash_concurrency",  "GATEHOUSE_HASH_CONCURRENCY",  "--hash-concurrency",  Number),
     spec("body_limit",        "GATEHOUSE_BODY_LIMIT",        "--body-limit",        Number),
     spec("shutdown_timeout",  "GATEHOUSE_SHUTDOWN_TIMEOUT",  "--shutdown-timeout",  Number),
+    spec("key_rotation_days", "GATEHOUSE_KEY_ROTATION_DAYS", "--key-rotation-days", Number),
 ];
 
 /// Environment variables that are known but not settings resolved per key here.
@@ -278,6 +279,7 @@ pub(super) fn flag_layer(common: &CommonArgs, server: &ServerArgs) -> Result<Lay
     text("trusted_proxies", server.trusted_proxies.as_ref());
     text("body_limit", server.body_limit.as_ref());
     text("shutdown_timeout", server.shutdown_timeout.as_ref());
+    text("key_rotation_days", server.key_rotation_days.as_ref());
     let paths = [
         ("data_dir", &common.data_dir),
         ("master_key_file", &common.master_key_file),

@@ -590,6 +590,7 @@ fn settings_example_toml_parses_with_the_real_loader() -> Result<(), SettingErro
     assert_eq!(s.database_url.expose(), defaults.database_url.expose());
     assert_eq!(s.server.body_limit, defaults.server.body_limit);
     assert_eq!(s.server.shutdown_timeout, defaults.server.shutdown_timeout);
+    assert_eq!(s.server.key_rotation, defaults.server.key_rotation);
     assert_eq!(s.log_format, defaults.log_format);
     assert_eq!(s.log_filter, defaults.log_filter);
 
@@ -632,5 +633,44 @@ fn settings_example_toml_parses_with_the_real_loader() -> Result<(), SettingErro
         });
         resolve(&Inputs { file, ..inputs }, &files)?;
     }
+    Ok(())
+}
+
+#[test]
+fn settings_key_rotation_days_default_zero_and_limits() -> Result<(), SettingError> {
+    let day = Duration::from_secs(86_400);
+    assert_eq!(Given::default().ok()?.server.key_rotation, Some(day * 90));
+    let off = Given {
+        env: vec![("GATEHOUSE_KEY_ROTATION_DAYS", "0")],
+        ..Given::default()
+    };
+    assert_eq!(off.ok()?.server.key_rotation, None, "0 turns it off");
+    let file = Given {
+        file: Some("key_rotation_days = 30"),
+        ..Given::default()
+    };
+    assert_eq!(file.ok()?.server.key_rotation, Some(day * 30));
+    let flag = Given {
+        file: Some("key_rotation_days = 30"),
+        server: ServerArgs {
+            key_rotation_days: Some("7".into()),
+            ..ServerArgs::default()
+        },
+        ..Given::default()
+    };
+    assert_eq!(flag.ok()?.server.key_rotation, Some(day * 7));
+    let bad = Given {
+        env: vec![("GATEHOUSE_KEY_ROTATION_DAYS", "-1")],
+        ..Given::default()
+    };
+    assert_eq!(
+        bad.err(),
+        "invalid setting GATEHOUSE_KEY_ROTATION_DAYS: \"-1\" is not a whole number from 0 to 3650"
+    );
+    let too_long = Given {
+        file: Some("key_rotation_days = 3651"),
+        ..Given::default()
+    };
+    assert!(too_long.err().contains("key_rotation_days in gh.toml"));
     Ok(())
 }

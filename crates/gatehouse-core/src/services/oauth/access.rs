@@ -67,10 +67,10 @@ impl OAuth {
         let Ok((header, payload)) = jwt::verify_signature(token, &keys, &Algorithm::ALL) else {
             return Ok(None);
         };
-        let typ_ok = header
-            .typ
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case(typ::ACCESS_TOKEN) || t.eq_ignore_ascii_case("application/at+jwt"));
+        let typ_ok = header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case(typ::ACCESS_TOKEN)
+                || t.eq_ignore_ascii_case("application/at+jwt")
+        });
         if !typ_ok {
             return Ok(None);
         }

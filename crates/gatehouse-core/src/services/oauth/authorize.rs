@@ -10,9 +10,7 @@
 //! a random handle (only its hash is kept) and re-parsed from its original
 //! parameters when sign-in or consent completes, on whichever node.
 
-use gatehouse_oauth::authorize::{
-    AuthorizationRequest, ClientAndRedirect, Redirect, parse_rest,
-};
+use gatehouse_oauth::authorize::{AuthorizationRequest, ClientAndRedirect, Redirect, parse_rest};
 use gatehouse_oauth::jwt;
 use gatehouse_oauth::{ErrorCode, OAuthError};
 use serde_json::json;
@@ -120,7 +118,10 @@ impl OAuth {
         session: &SsoSession,
     ) -> Result<ConsentScreen, OAuthError> {
         let working = self.load(handle).await?;
-        let user = self.session_user(session).await?.ok_or_else(not_signed_in)?;
+        let user = self
+            .session_user(session)
+            .await?
+            .ok_or_else(not_signed_in)?;
         Ok(consent_screen(&working, handle, &user))
     }
 
@@ -141,14 +142,25 @@ impl OAuth {
                 &format!("user:{}", session.user_id),
                 ctx,
                 "consent.denied",
-                Target::new("client", &working.client.client_id, Some(working.client.org_id)),
+                Target::new(
+                    "client",
+                    &working.client.client_id,
+                    Some(working.client.org_id),
+                ),
                 json!({}),
             );
-            self.deps.store.append_audit(&audit).await.map_err(server_error)?;
+            self.deps
+                .store
+                .append_audit(&audit)
+                .await
+                .map_err(server_error)?;
             self.take(&working).await?;
             return Ok(self.refuse(
                 &working.request,
-                OAuthError::with_description(ErrorCode::AccessDenied, "the user denied the request"),
+                OAuthError::with_description(
+                    ErrorCode::AccessDenied,
+                    "the user denied the request",
+                ),
             ));
         }
         self.evaluate(ctx, working, session, true).await
@@ -160,7 +172,9 @@ impl OAuth {
             .find(client_id)
             .await
             .map_err(server_error)?
-            .ok_or_else(|| OAuthError::with_description(ErrorCode::InvalidClient, "unknown client_id"))
+            .ok_or_else(|| {
+                OAuthError::with_description(ErrorCode::InvalidClient, "unknown client_id")
+            })
     }
 
     /// Reads a pending request back and parses its parameters again.
@@ -185,7 +199,8 @@ impl OAuth {
         let first = ClientAndRedirect::parse(&pairs)?;
         let redirect = first.resolve(&client.redirect_uris)?;
         let request = parse_rest(&pairs, first, redirect).map_err(|_| expired())?;
-        self.check_policy(&client, &request).map_err(|_| expired())?;
+        self.check_policy(&client, &request)
+            .map_err(|_| expired())?;
         Ok(Working {
             client,
             request,
@@ -195,7 +210,11 @@ impl OAuth {
     }
 
     /// What the client may ask for. OIDC Core §3.1.2.2, RFC 7636 §4.4.1, RFC 6749 §3.3.
-    fn check_policy(&self, client: &Client, request: &AuthorizationRequest) -> Result<(), OAuthError> {
+    fn check_policy(
+        &self,
+        client: &Client,
+        request: &AuthorizationRequest,
+    ) -> Result<(), OAuthError> {
         if !client.allows_grant(ClientGrant::AuthorizationCode) {
             return Err(OAuthError::with_description(
                 ErrorCode::UnauthorizedClient,
@@ -254,7 +273,10 @@ impl OAuth {
                 ));
             }
             let handle = self.ensure_pending(&mut working, now).await?;
-            return Ok(AuthorizeStep::Login(login_screen(&working, handle.expose())));
+            return Ok(AuthorizeStep::Login(login_screen(
+                &working,
+                handle.expose(),
+            )));
         };
 
         let requested: Vec<String> = working.request.scope.iter().map(str::to_owned).collect();
@@ -265,8 +287,8 @@ impl OAuth {
                 .get_consent(user.id, &working.client.client_id)
                 .await
                 .map_err(server_error)?;
-            let covered = remembered
-                .is_some_and(|c| requested.iter().all(|s| c.scopes.contains(s)));
+            let covered =
+                remembered.is_some_and(|c| requested.iter().all(|s| c.scopes.contains(s)));
             if prompt.consent || !covered {
                 if prompt.none {
                     return Ok(self.refuse(
@@ -296,7 +318,11 @@ impl OAuth {
                 &format!("user:{}", user.id),
                 ctx,
                 "consent.granted",
-                Target::new("client", &working.client.client_id, Some(working.client.org_id)),
+                Target::new(
+                    "client",
+                    &working.client.client_id,
+                    Some(working.client.org_id),
+                ),
                 json!({ "scopes": requested }),
             );
             self.deps
@@ -333,13 +359,20 @@ impl OAuth {
         }
         if let Some(max_age) = request.max_age {
             let age_ms = now.saturating_sub(session.auth_time);
-            if age_ms > i64::try_from(max_age).unwrap_or(i64::MAX).saturating_mul(1000) {
+            if age_ms
+                > i64::try_from(max_age)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(1000)
+            {
                 return Ok(false);
             }
         }
         if let Some(hint) = &request.login_hint {
             let matches = hint.eq_ignore_ascii_case(&user.username)
-                || user.email.as_deref().is_some_and(|e| hint.eq_ignore_ascii_case(e));
+                || user
+                    .email
+                    .as_deref()
+                    .is_some_and(|e| hint.eq_ignore_ascii_case(e));
             if !matches {
                 return Ok(false);
             }
@@ -347,11 +380,14 @@ impl OAuth {
         if let Some(hint) = &request.id_token_hint {
             let keys = self.keys.verifier().await.map_err(server_error)?;
             // An expired ID token is still a fine hint (OIDC Core §3.1.2.1).
-            let subject = jwt::verify_signature(hint.expose(), &keys, &gatehouse_oauth::jwk::Algorithm::ALL)
-                .ok()
-                .and_then(|(_, payload)| serde_json::from_slice::<serde_json::Value>(&payload).ok())
-                .filter(|claims| claims["iss"] == self.issuer.as_str())
-                .and_then(|claims| claims["sub"].as_str().map(str::to_owned));
+            let subject =
+                jwt::verify_signature(hint.expose(), &keys, &gatehouse_oauth::jwk::Algorithm::ALL)
+                    .ok()
+                    .and_then(|(_, payload)| {
+                        serde_json::from_slice::<serde_json::Value>(&payload).ok()
+                    })
+                    .filter(|claims| claims["iss"] == self.issuer.as_str())
+                    .and_then(|claims| claims["sub"].as_str().map(str::to_owned));
             match subject {
                 Some(sub) if sub == self.subject(&working.client, user) => {}
                 Some(_) => return Ok(false),
@@ -452,7 +488,10 @@ impl OAuth {
             grant_id: grant.id,
             redirect_uri: request.redirect_uri.as_str().to_owned(),
             redirect_given: request.redirect_uri.was_requested(),
-            code_challenge: request.code_challenge.as_ref().map(|c| c.as_str().to_owned()),
+            code_challenge: request
+                .code_challenge
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
             nonce: request.nonce.clone(),
             created_at: now,
             expires_at: now + i64::from(self.settings.code_ttl_secs) * 1000,

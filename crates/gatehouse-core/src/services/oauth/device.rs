@@ -83,7 +83,10 @@ impl OAuth {
                 .map_err(Repeated::to_oauth_error)?
                 .unwrap_or(""),
         )?;
-        if scope.iter().any(|s| !client.allowed_scopes.iter().any(|a| a == s)) {
+        if scope
+            .iter()
+            .any(|s| !client.allowed_scopes.iter().any(|a| a == s))
+        {
             return Err(OAuthError::with_description(
                 ErrorCode::InvalidScope,
                 "the client may not request this scope",
@@ -107,7 +110,10 @@ impl OAuth {
             created_at: now,
             expires_at: now + CODE_TTL_SECS * 1000,
         };
-        d.store.create_device_code(&code).await.map_err(server_error)?;
+        d.store
+            .create_device_code(&code)
+            .await
+            .map_err(server_error)?;
         let page = self.endpoint(gatehouse_oauth::discovery::paths::DEVICE_PAGE);
         Ok(DeviceAuthorization {
             device_code,
@@ -145,13 +151,23 @@ impl OAuth {
         else {
             return Ok(None);
         };
-        let Some(client) = self.clients.find(&code.client_id).await.map_err(server_error)? else {
+        let Some(client) = self
+            .clients
+            .find(&code.client_id)
+            .await
+            .map_err(server_error)?
+        else {
             return Ok(None);
         };
         Ok(Some(DeviceScreen {
             user_code,
             client_name: client.name,
-            scopes: code.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            scopes: code
+                .scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
             org_id: client.org_id,
         }))
     }
@@ -181,7 +197,11 @@ impl OAuth {
         let audit = self.deps.audit(
             &format!("user:{}", session.user_id),
             ctx,
-            if allow { "device.approved" } else { "device.denied" },
+            if allow {
+                "device.approved"
+            } else {
+                "device.denied"
+            },
             Target::new("device_code", &screen.user_code, Some(screen.org_id)),
             json!({ "scopes": screen.scopes }),
         );
@@ -265,7 +285,10 @@ impl OAuth {
             Target::new("grant", grant.id, Some(grant.org_id)),
             json!({ "grant_type": "device_code", "user_id": user.id }),
         );
-        d.store.create_grant(&grant, &audit).await.map_err(server_error)?;
+        d.store
+            .create_grant(&grant, &audit)
+            .await
+            .map_err(server_error)?;
         let audience = self.audience(client, &grant.resources, Vec::new())?;
         let refresh = if client.allows_grant(ClientGrant::RefreshToken) {
             Some(self.new_refresh_token(client, &grant, now).await?)
@@ -293,10 +316,23 @@ mod tests {
 
     #[test]
     fn user_codes_are_normalised_and_checked() {
-        assert_eq!(normalise_user_code("bcdf-ghjk").as_deref(), Some("BCDF-GHJK"));
-        assert_eq!(normalise_user_code(" BCDF GHJK ").as_deref(), Some("BCDF-GHJK"));
-        assert_eq!(normalise_user_code("BCDFGHJK").as_deref(), Some("BCDF-GHJK"));
-        assert_eq!(normalise_user_code("ABCD-EFGH"), None, "vowels are not in the alphabet");
+        assert_eq!(
+            normalise_user_code("bcdf-ghjk").as_deref(),
+            Some("BCDF-GHJK")
+        );
+        assert_eq!(
+            normalise_user_code(" BCDF GHJK ").as_deref(),
+            Some("BCDF-GHJK")
+        );
+        assert_eq!(
+            normalise_user_code("BCDFGHJK").as_deref(),
+            Some("BCDF-GHJK")
+        );
+        assert_eq!(
+            normalise_user_code("ABCD-EFGH"),
+            None,
+            "vowels are not in the alphabet"
+        );
         assert_eq!(normalise_user_code("BCDF-GHJ"), None);
         assert_eq!(normalise_user_code(""), None);
     }

@@ -86,8 +86,17 @@ impl OAuth {
         if refresh.used_at.is_some() || now >= refresh.expires_at || !grant.is_active(now) {
             return Ok(Introspection::default());
         }
-        let user = self.deps.store.get_user(grant.user_id).await.map_err(server_error)?;
-        let client = self.clients.find(&grant.client_id).await.map_err(server_error)?;
+        let user = self
+            .deps
+            .store
+            .get_user(grant.user_id)
+            .await
+            .map_err(server_error)?;
+        let client = self
+            .clients
+            .find(&grant.client_id)
+            .await
+            .map_err(server_error)?;
         let (Some(user), Some(client)) = (user, client) else {
             return Ok(Introspection::default());
         };

@@ -70,7 +70,10 @@ impl OAuth {
             Some(token) => Some(self.read_hint(token).await?),
             None => None,
         };
-        let client_id = match (hint.as_ref().and_then(|h| h.audience.clone()), &request.client_id) {
+        let client_id = match (
+            hint.as_ref().and_then(|h| h.audience.clone()),
+            &request.client_id,
+        ) {
             (Some(aud), Some(given)) if &aud != given => {
                 return Err(OAuthError::with_description(
                     ErrorCode::InvalidRequest,
@@ -97,7 +100,10 @@ impl OAuth {
                 client_name: client.map(|c| c.name),
             });
         }
-        self.sessions.end(ctx, &session).await.map_err(server_error)?;
+        self.sessions
+            .end(ctx, &session)
+            .await
+            .map_err(server_error)?;
         Ok(LogoutStep::Done { redirect })
     }
 
@@ -110,7 +116,9 @@ impl OAuth {
         let Some(uri) = &request.post_logout_redirect_uri else {
             return Ok(None);
         };
-        let registered = client.map(|c| c.post_logout_redirect_uris.as_slice()).unwrap_or(&[]);
+        let registered = client
+            .map(|c| c.post_logout_redirect_uris.as_slice())
+            .unwrap_or(&[]);
         if !matches_post_logout(uri, registered) {
             return Err(OAuthError::with_description(
                 ErrorCode::InvalidRequest,
@@ -137,7 +145,11 @@ impl OAuth {
         let keys = self.keys.verifier().await.map_err(server_error)?;
         let (header, payload) =
             jwt::verify_signature(token, &keys, &Algorithm::ALL).map_err(|_| invalid())?;
-        if header.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT")) {
+        if header
+            .typ
+            .as_deref()
+            .is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
+        {
             return Err(invalid());
         }
         let claims: serde_json::Value = serde_json::from_slice(&payload).map_err(|_| invalid())?;
@@ -146,7 +158,9 @@ impl OAuth {
         }
         let audience = match &claims["aud"] {
             serde_json::Value::String(aud) => Some(aud.clone()),
-            serde_json::Value::Array(auds) => auds.first().and_then(|a| a.as_str()).map(str::to_owned),
+            serde_json::Value::Array(auds) => {
+                auds.first().and_then(|a| a.as_str()).map(str::to_owned)
+            }
             _ => None,
         };
         Ok(Hint {

@@ -9,7 +9,9 @@
 //!   family (OAuth 2.0 Security BCP §4.14.2).
 //! - Client credentials: confidential clients only (RFC 6749 §4.4).
 
-use gatehouse_oauth::client_auth::{BasicCredentials, BodyCredentials, ClientAuthentication, parse_basic};
+use gatehouse_oauth::client_auth::{
+    BasicCredentials, BodyCredentials, ClientAuthentication, parse_basic,
+};
 use gatehouse_oauth::discovery::paths;
 use gatehouse_oauth::jwt::{self, typ};
 use gatehouse_oauth::pkce;
@@ -43,7 +45,10 @@ pub struct TokenResponse {
 }
 
 /// The token response is where secrets are meant to leave the server.
-pub(super) fn expose<S: serde::Serializer>(secret: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+pub(super) fn expose<S: serde::Serializer>(
+    secret: &Secret,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(secret.expose())
 }
 
@@ -107,7 +112,10 @@ impl OAuth {
                 refresh_token,
                 scope,
                 resource,
-            } => self.refresh(ctx, client, &refresh_token, scope, resource).await,
+            } => {
+                self.refresh(ctx, client, &refresh_token, scope, resource)
+                    .await
+            }
             TokenRequest::ClientCredentials { scope, resource } => {
                 self.client_credentials(ctx, client, scope, resource).await
             }
@@ -157,7 +165,9 @@ impl OAuth {
         if (stored.redirect_given || redirect_uri.is_some())
             && redirect_uri.as_deref() != Some(stored.redirect_uri.as_str())
         {
-            return Err(invalid_grant("redirect_uri does not match the authorization request"));
+            return Err(invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
         }
         match (&stored.code_challenge, &verifier) {
             (Some(challenge), Some(verifier)) if pkce::verify(verifier.expose(), challenge) => {}
@@ -169,7 +179,9 @@ impl OAuth {
                 ));
             }
             (None, Some(_)) => {
-                return Err(invalid_grant("no code_challenge was sent with the authorization request"));
+                return Err(invalid_grant(
+                    "no code_challenge was sent with the authorization request",
+                ));
             }
             (None, None) => {}
         }
@@ -196,7 +208,8 @@ impl OAuth {
                 refresh,
             )
             .await?;
-        self.audit_issue(ctx, client, Some(&grant), "authorization_code").await?;
+        self.audit_issue(ctx, client, Some(&grant), "authorization_code")
+            .await?;
         Ok(response)
     }
 
@@ -213,11 +226,18 @@ impl OAuth {
         let now = d.clock.now_millis();
         let hash = TokenHash::of(presented.expose());
         // The token must be this client's before it may be spent.
-        let Some((_, grant)) = d.store.find_refresh_token(&hash).await.map_err(server_error)? else {
+        let Some((_, grant)) = d
+            .store
+            .find_refresh_token(&hash)
+            .await
+            .map_err(server_error)?
+        else {
             return Err(invalid_grant("the refresh token is invalid"));
         };
         if grant.client_id != client.client_id {
-            return Err(invalid_grant("the refresh token was issued to another client"));
+            return Err(invalid_grant(
+                "the refresh token was issued to another client",
+            ));
         }
         let requested: Scopes = if scope.is_empty() {
             Scopes::parse(&grant.scope)?
@@ -274,7 +294,8 @@ impl OAuth {
                 Some(secret),
             )
             .await?;
-        self.audit_issue(ctx, client, Some(&grant), "refresh_token").await?;
+        self.audit_issue(ctx, client, Some(&grant), "refresh_token")
+            .await?;
         Ok(response)
     }
 
@@ -299,7 +320,10 @@ impl OAuth {
                 "openid and offline_access need a user",
             ));
         }
-        if scope.iter().any(|s| !client.allowed_scopes.iter().any(|a| a == s)) {
+        if scope
+            .iter()
+            .any(|s| !client.allowed_scopes.iter().any(|a| a == s))
+        {
             return Err(OAuthError::with_description(
                 ErrorCode::InvalidScope,
                 "the client may not request this scope",
@@ -319,7 +343,8 @@ impl OAuth {
                 None,
             )
             .await?;
-        self.audit_issue(ctx, client, None, "client_credentials").await?;
+        self.audit_issue(ctx, client, None, "client_credentials")
+            .await?;
         Ok(response)
     }
 
@@ -436,8 +461,15 @@ impl OAuth {
         let scopes: Vec<&str> = issue.scope.split(' ').filter(|s| !s.is_empty()).collect();
         let id_token = match (issue.user, issue.grant) {
             (Some(user), Some(grant)) if scopes.contains(&"openid") => Some(
-                self.id_token(client, user, grant, &scopes, issue.nonce.as_deref(), &access_token)
-                    .await?,
+                self.id_token(
+                    client,
+                    user,
+                    grant,
+                    &scopes,
+                    issue.nonce.as_deref(),
+                    &access_token,
+                )
+                .await?,
             ),
             _ => None,
         };
@@ -463,12 +495,21 @@ impl OAuth {
     ) -> Result<String, OAuthError> {
         let now = self.deps.clock.now_secs();
         let alg = self.settings.id_token_alg;
-        let mut claims = claims::select(user, client, scopes.iter(), grant.claims.as_ref(), "id_token");
+        let mut claims = claims::select(
+            user,
+            client,
+            scopes.iter(),
+            grant.claims.as_ref(),
+            "id_token",
+        );
         claims.insert("iss".into(), json!(self.issuer));
         claims.insert("sub".into(), json!(self.subject(client, user)));
         claims.insert("aud".into(), json!(client.client_id));
         claims.insert("azp".into(), json!(client.client_id));
-        claims.insert("exp".into(), json!(now + i64::from(client.lifetimes.id_token_secs)));
+        claims.insert(
+            "exp".into(),
+            json!(now + i64::from(client.lifetimes.id_token_secs)),
+        );
         claims.insert("iat".into(), json!(now));
         claims.insert("auth_time".into(), json!(grant.auth_time / 1000));
         if let Some(nonce) = nonce {
@@ -521,12 +562,7 @@ impl OAuth {
                 let sector = client
                     .sector_identifier
                     .clone()
-                    .or_else(|| {
-                        client
-                            .redirect_uris
-                            .first()
-                            .and_then(|u| url_host(u))
-                    })
+                    .or_else(|| client.redirect_uris.first().and_then(|u| url_host(u)))
                     .unwrap_or_else(|| client.client_id.clone());
                 let input = format!("{sector}\n{}\n{}", user.id, self.pairwise_salt);
                 TokenHash::of(&input).as_str().to_owned()
