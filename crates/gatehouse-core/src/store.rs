@@ -17,8 +17,8 @@ use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::ids::{ApiTokenId, GroupId, OrgId, UserId};
 use crate::model::{
-    ApiToken, AuditEvent, AuditQuery, Group, GroupQuery, Organization, Page, TokenScope, User,
-    UserQuery,
+    ApiToken, AuditEvent, AuditQuery, Client, ClientQuery, Group, GroupQuery, Organization, Page,
+    TokenScope, User, UserQuery,
 };
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
@@ -129,6 +129,31 @@ pub trait ApiTokenStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// OAuth clients, and the single-use `jti`s of their `private_key_jwt` assertions.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// `Conflict("client_id")` when the id is taken; `Missing("org")` when the org does not exist.
+    async fn create_client(&self, client: &Client, audit: &AuditEvent) -> StoreResult<()>;
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    /// Clients in `client_id` order, of one org when `query.org_id` is set.
+    async fn list_clients(&self, query: &ClientQuery) -> StoreResult<Page<Client>>;
+    /// Replaces every field (secret and registration-token hashes included) when
+    /// `client.version` is current; returns the stored client (version + 1).
+    /// `VersionConflict` when stale, `Missing("client")` when absent.
+    async fn update_client(&self, client: &Client, audit: &AuditEvent) -> StoreResult<Client>;
+    /// `false` when absent.
+    async fn delete_client(&self, client_id: &str, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Records the hash of an assertion's `jti` until `expires_at`; `true` only the
+    /// first time (atomically, across nodes), so an assertion is accepted once
+    /// (RFC 7523 §3). Entries that expired by `now` are deleted on the way.
+    async fn use_assertion_jti(
+        &self,
+        hash: &TokenHash,
+        expires_at: Millis,
+        now: Millis,
+    ) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Appends an event that records no stored change (e.g. a failed attempt).
@@ -153,11 +178,11 @@ pub trait MetaStore: Send + Sync {
 
 /// Everything a Gatehouse node stores. `Arc<dyn Store>` is what services hold.
 pub trait Store:
-    OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore
+    OrgStore + UserStore + GroupStore + ApiTokenStore + ClientStore + AuditStore + MetaStore
 {
 }
 
 impl<T> Store for T where
-    T: OrgStore + UserStore + GroupStore + ApiTokenStore + AuditStore + MetaStore
+    T: OrgStore + UserStore + GroupStore + ApiTokenStore + ClientStore + AuditStore + MetaStore
 {
 }

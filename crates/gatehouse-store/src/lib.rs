@@ -17,7 +17,8 @@
 //! Module map: `engine` (statements, argument binding, the driver seam),
 //! `store` (the generic store and its write transactions), `constraint`
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
-//! per storage trait: `org`, `user`, `group`, `api_token`, `audit`, `meta`.
+//! per storage trait: `org`, `user`, `group`, `api_token`, `client`, `audit`,
+//! `meta`.
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use gatehouse_core::store::Store;
 
 mod api_token;
 mod audit;
+mod client;
 mod constraint;
 mod cursor;
 mod engine;
