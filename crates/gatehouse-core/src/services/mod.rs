@@ -5,6 +5,9 @@
 mod admin_auth;
 mod api_tokens;
 pub mod audit;
+mod client_auth;
+pub mod client_settings;
+mod clients;
 mod groups;
 mod orgs;
 mod password_login;
@@ -17,6 +20,9 @@ use std::sync::Arc;
 
 pub use admin_auth::AdminAuth;
 pub use api_tokens::{ApiTokens, NewApiToken};
+pub use client_auth::MAX_ASSERTION_LIFETIME_SECS;
+pub use client_settings::ClientSettings;
+pub use clients::{Clients, NewClient, Registration};
 pub use groups::{Groups, NewGroup};
 pub use orgs::{NewOrg, Orgs};
 pub use password_login::PasswordLogin;
@@ -89,6 +95,7 @@ pub struct Services {
     pub users: Users,
     pub groups: Groups,
     pub api_tokens: ApiTokens,
+    pub clients: Clients,
     pub password_login: PasswordLogin,
     pub admin_auth: AdminAuth,
     pub setup: Setup,
@@ -152,6 +159,7 @@ impl Services {
             users: Users::new(deps.clone()),
             groups: Groups::new(deps.clone()),
             api_tokens: ApiTokens::new(deps.clone()),
+            clients: Clients::new(deps.clone()),
             password_login: PasswordLogin::new(deps.clone()),
             admin_auth: AdminAuth::new(deps.clone(), bootstrap.clone()),
             setup: Setup::new(deps, bootstrap.is_some()),
