@@ -1,5 +1,6 @@
 //! Gatehouse's HTTP surfaces: the admin API (`/api/v1`), its OpenAPI document,
-//! the health probes and the one-time setup page, as one axum [`Router`].
+//! the health probes, the one-time setup page and Dynamic Client Registration
+//! (`/oauth2/register`, [`register`]), as one axum [`Router`].
 //!
 //! This crate renders; it does not decide. Handlers parse the request with
 //! extractors ([`extract`]: who is calling, the audit context, the body), call
@@ -17,6 +18,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod problem;
+pub mod register;
 pub mod request_id;
 pub mod rfc3339;
 mod security_headers;
@@ -85,6 +87,7 @@ pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
         .route("/api/openapi.json", get(openapi::serve))
         .merge(api::routes())
         .merge(setup::routes())
+        .merge(register::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);

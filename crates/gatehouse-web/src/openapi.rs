@@ -12,7 +12,7 @@ use utoipa::openapi::{Content, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
-use crate::api::{api_tokens, groups, orgs, users};
+use crate::api::{api_tokens, clients, groups, orgs, users};
 use crate::health;
 use crate::problem::{PROBLEM_JSON, Problem};
 
@@ -23,7 +23,7 @@ const BEARER: &str = "bearer";
 #[openapi(
     info(
         title = "Gatehouse admin API",
-        description = "Manage organizations, users, groups and admin API tokens. \
+        description = "Manage organizations, users, groups, OAuth clients and admin API tokens. \
 Authenticate with `Authorization: Bearer <token>` (an API token, or `GATEHOUSE_BOOTSTRAP_TOKEN`). \
 Errors are RFC 9457 problem details (`application/problem+json`). Lists are cursor-paginated: \
 pass `next_cursor` back as `cursor`, or follow the `Link: rel=\"next\"` header. Updates are JSON \
@@ -57,6 +57,12 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         api_tokens::list_tokens,
         api_tokens::get_token,
         api_tokens::revoke_token,
+        clients::create_client,
+        clients::list_clients,
+        clients::get_client,
+        clients::update_client,
+        clients::delete_client,
+        clients::rotate_secret,
     ),
     components(schemas(
         Problem,
@@ -71,6 +77,7 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         (name = "orgs", description = "Organizations (tenants)"),
         (name = "groups", description = "Groups and memberships"),
         (name = "api-tokens", description = "Admin API tokens"),
+        (name = "clients", description = "OAuth 2.0 / OpenID Connect clients"),
         (name = "health", description = "Liveness and readiness probes"),
     )
 )]
