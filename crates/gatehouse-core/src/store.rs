@@ -17,10 +17,10 @@ use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::ids::{ApiTokenId, GrantId, GroupId, OrgId, SessionId, UserId};
 use crate::model::{
-    ApiToken, AuditEvent, AuditQuery, AuthorizationCode, CodeRedemption, Consent, DeviceApproval,
-    DeviceCode, DevicePoll, Grant, Group, GroupQuery, KeyRotation, Organization, Page,
-    PendingAuthorization, RefreshRotation, RefreshToken, SsoSession, StoredKey, TokenScope, User,
-    UserQuery,
+    ApiToken, AuditEvent, AuditQuery, AuthorizationCode, Client, ClientQuery, CodeRedemption,
+    Consent, DeviceApproval, DeviceCode, DevicePoll, Grant, Group, GroupQuery, KeyRotation,
+    Organization, Page, PendingAuthorization, RefreshRotation, RefreshToken, SsoSession, StoredKey,
+    TokenScope, User, UserQuery,
 };
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
@@ -128,6 +128,31 @@ pub trait ApiTokenStore: Send + Sync {
         id: ApiTokenId,
         at: Millis,
         audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+}
+
+/// OAuth clients, and the single-use `jti`s of their `private_key_jwt` assertions.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// `Conflict("client_id")` when the id is taken; `Missing("org")` when the org does not exist.
+    async fn create_client(&self, client: &Client, audit: &AuditEvent) -> StoreResult<()>;
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    /// Clients in `client_id` order, of one org when `query.org_id` is set.
+    async fn list_clients(&self, query: &ClientQuery) -> StoreResult<Page<Client>>;
+    /// Replaces every field (secret and registration-token hashes included) when
+    /// `client.version` is current; returns the stored client (version + 1).
+    /// `VersionConflict` when stale, `Missing("client")` when absent.
+    async fn update_client(&self, client: &Client, audit: &AuditEvent) -> StoreResult<Client>;
+    /// `false` when absent.
+    async fn delete_client(&self, client_id: &str, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Records the hash of an assertion's `jti` until `expires_at`; `true` only the
+    /// first time (atomically, across nodes), so an assertion is accepted once
+    /// (RFC 7523 §3). Entries that expired by `now` are deleted on the way.
+    async fn use_assertion_jti(
+        &self,
+        hash: &TokenHash,
+        expires_at: Millis,
+        now: Millis,
     ) -> StoreResult<bool>;
 }
 
@@ -307,6 +332,7 @@ pub trait Store:
     + UserStore
     + GroupStore
     + ApiTokenStore
+    + ClientStore
     + AuditStore
     + MetaStore
     + SessionStore
@@ -321,6 +347,7 @@ impl<T> Store for T where
         + UserStore
         + GroupStore
         + ApiTokenStore
+        + ClientStore
         + AuditStore
         + MetaStore
         + SessionStore

@@ -18,6 +18,7 @@
 //! | [`resource`] | RFC 8707 resource indicators |
 //! | [`token_request`] | the token endpoint form, one variant per grant |
 //! | [`client_auth`] | how a request authenticates its client |
+//! | [`registration`] | Dynamic Client Registration metadata (RFC 7591 §2) |
 //! | [`jwk`] | signing keys, key generation, JWK/JWKS, thumbprints, verification key sets |
 //! | [`jwt`] | signing and verifying JWTs |
 //! | [`discovery`] | provider metadata and endpoint paths |
@@ -34,6 +35,7 @@ pub mod jwt;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod registration;
 pub mod resource;
 pub mod scope;
 pub mod secret;

@@ -33,6 +33,7 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
     ),
     ("api_tokens_pkey", "api_tokens.id", "id"),
     ("api_tokens_hash_uq", "api_tokens.hash", "hash"),
+    ("oauth_clients_pkey", "oauth_clients.client_id", "client_id"),
 ];
 
 /// What a failed statement means to the caller.
@@ -111,6 +112,12 @@ mod tests {
             (Some("orgs_slug_uq"), "", Some("slug")),
             (Some("org_domains_pkey"), "", Some("domain")),
             (Some("groups_org_name_uq"), "", Some("name")),
+            (Some("oauth_clients_pkey"), "", Some("client_id")),
+            (
+                None,
+                "UNIQUE constraint failed: oauth_clients.client_id",
+                Some("client_id"),
+            ),
             (Some("audit_events_pkey"), "", None),
             (
                 None,

@@ -17,8 +17,8 @@
 //! Module map: `engine` (statements, argument binding, the driver seam),
 //! `store` (the generic store and its write transactions), `constraint`
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
-//! per storage trait: `org`, `user`, `group`, `api_token`, `audit`, `meta`,
-//! `signing_key`, `session`, `grant`, `device`.
+//! per storage trait: `org`, `user`, `group`, `api_token`, `client`, `audit`,
+//! `meta`, `signing_key`, `session`, `grant`, `device`.
 
 use std::sync::Arc;
 
@@ -27,6 +27,7 @@ use gatehouse_core::store::Store;
 
 mod api_token;
 mod audit;
+mod client;
 mod constraint;
 mod cursor;
 mod device;

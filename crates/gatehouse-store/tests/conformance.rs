@@ -18,8 +18,8 @@ use std::sync::Arc;
 use gatehouse_core::StoreError;
 use gatehouse_core::ids::{ApiTokenId, OrgId, UserId};
 use gatehouse_core::model::{
-    AuditQuery, Group, GroupQuery, Page, SortOrder, TokenScope, User, UserQuery, UserSort,
-    UserStatus,
+    AuditQuery, Client, ClientAuthMethod, ClientGrant, ClientQuery, Group, GroupQuery, Page,
+    SortOrder, SubjectType, TokenLifetimes, TokenScope, User, UserQuery, UserSort, UserStatus,
 };
 use gatehouse_core::password::StoredPassword;
 use gatehouse_core::secret::TokenHash;
@@ -84,6 +84,12 @@ conformance!(
     group_membership_is_idempotent,
     group_list_walks_pages_with_prefix,
     api_token_create_find_revoke_list,
+    client_create_get_and_conflicts,
+    client_list_walks_pages_by_org,
+    client_update_checks_version_and_writes_audit_only_on_commit,
+    client_concurrent_updates_exactly_one_wins,
+    client_delete_and_org_deletion_cascade,
+    client_assertion_jti_is_single_use_under_concurrency,
     audit_append_and_list_newest_first,
     meta_put_if_absent_and_take,
     store_is_empty_until_a_user_or_token_exists,
@@ -1765,4 +1771,363 @@ async fn password_rehash_only_replaces_the_hash_it_verified(store: Arc<dyn Store
         Some(fake_hash(3))
     );
     assert_eq!(store.password_history(user.id, 10).await.unwrap(), history);
+}
+
+// ---------------------------------------------------------------- clients
+
+/// A confidential client with every optional field set, so a round trip checks them all.
+fn client(fx: &Fx, org: OrgId, client_id: &str) -> Client {
+    let now = fx.now();
+    Client {
+        client_id: client_id.to_owned(),
+        org_id: org,
+        name: format!("{client_id} app"),
+        auth_method: ClientAuthMethod::ClientSecretBasic,
+        secret_hash: Some(TokenHash::of(&format!("secret of {client_id}"))),
+        secret_expires_at: Some(now + 3_600_000),
+        redirect_uris: vec![
+            "https://app.example/cb".into(),
+            "http://127.0.0.1/cb".into(),
+        ],
+        post_logout_redirect_uris: vec!["https://app.example/bye".into()],
+        grant_types: vec![ClientGrant::AuthorizationCode, ClientGrant::RefreshToken],
+        allowed_scopes: vec!["openid".into(), "profile".into(), "orders:read".into()],
+        require_pkce: true,
+        require_consent: false,
+        lifetimes: TokenLifetimes {
+            access_token_secs: 600,
+            ..TokenLifetimes::default()
+        },
+        subject_type: SubjectType::Pairwise,
+        sector_identifier: Some("app.example".into()),
+        jwks: Some(serde_json::json!({"keys": []})),
+        access_token_audience: vec!["https://api.example".into()],
+        backchannel_logout_uri: Some("https://app.example/logout".into()),
+        backchannel_logout_session_required: true,
+        claim_mappings: serde_json::json!({"orders:read": ["department"]}),
+        registration_token_hash: Some(TokenHash::of("registration")),
+        metadata: serde_json::json!({"client_uri": "https://app.example", "contacts": ["ops@app.example"]}),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
+async fn client_create_get_and_conflicts(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let org = fx.seed_org(&*store, "acme").await;
+    let full = client(&fx, org, "web-app");
+    store
+        .create_client(&full, &fx.audit("client.created", "web-app"))
+        .await
+        .unwrap();
+    assert_eq!(store.get_client("web-app").await.unwrap().unwrap(), full);
+
+    // The minimal public client: every optional field empty.
+    let mut public = client(&fx, org, "spa");
+    public.auth_method = ClientAuthMethod::None;
+    public.secret_hash = None;
+    public.secret_expires_at = None;
+    public.subject_type = SubjectType::Public;
+    public.sector_identifier = None;
+    public.jwks = None;
+    public.backchannel_logout_uri = None;
+    public.registration_token_hash = None;
+    public.grant_types = vec![ClientGrant::DeviceCode, ClientGrant::ClientCredentials];
+    store
+        .create_client(&public, &fx.audit("client.created", "spa"))
+        .await
+        .unwrap();
+    assert_eq!(store.get_client("spa").await.unwrap().unwrap(), public);
+
+    // Ids are exact: no case folding.
+    assert!(store.get_client("Web-App").await.unwrap().is_none());
+    let err = store
+        .create_client(
+            &client(&fx, org, "web-app"),
+            &fx.audit("client.created", "dup"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict("client_id")), "{err:?}");
+    assert_eq!(
+        audit_count(&*store, "dup").await,
+        0,
+        "a refused create writes no audit"
+    );
+    let nowhere = OrgId::generate(&gatehouse_core::clock::FakeClock::at(1), &support_rng());
+    let err = store
+        .create_client(
+            &client(&fx, nowhere, "orphan"),
+            &fx.audit("client.created", "orphan"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Missing("org")), "{err:?}");
+    assert!(store.get_client("orphan").await.unwrap().is_none());
+}
+
+fn support_rng() -> gatehouse_core::clock::SystemRng {
+    gatehouse_core::clock::SystemRng::new()
+}
+
+async fn all_clients(store: &dyn Store, mut query: ClientQuery) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..100 {
+        let Page { items, next } = store.list_clients(&query).await.unwrap();
+        assert!(items.len() <= query.limit as usize);
+        out.extend(items.into_iter().map(|c| c.client_id));
+        match next {
+            Some(cursor) => query.after = Some(cursor),
+            None => return out,
+        }
+    }
+    panic!("pagination does not terminate");
+}
+
+async fn client_list_walks_pages_by_org(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let acme = fx.seed_org(&*store, "acme").await;
+    let globex = fx.seed_org(&*store, "globex").await;
+    let mut expected_acme = Vec::new();
+    let mut expected_all = Vec::new();
+    // Ids in a different order than creation: the list sorts by client_id.
+    for (i, id) in ["m", "b", "Z", "a-1", "a", "zz", "q"].iter().enumerate() {
+        let org = if i % 3 == 0 { globex } else { acme };
+        store
+            .create_client(&client(&fx, org, id), &fx.audit("client.created", id))
+            .await
+            .unwrap();
+        expected_all.push((*id).to_owned());
+        if org == acme {
+            expected_acme.push((*id).to_owned());
+        }
+    }
+    expected_all.sort();
+    expected_acme.sort();
+    for limit in [1, 2, 3, 50] {
+        let all = all_clients(
+            &*store,
+            ClientQuery {
+                limit,
+                ..ClientQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(all, expected_all, "limit {limit}");
+        let of_acme = all_clients(
+            &*store,
+            ClientQuery {
+                org_id: Some(acme),
+                limit,
+                ..ClientQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(of_acme, expected_acme, "limit {limit}");
+    }
+    let err = store
+        .list_clients(&ClientQuery {
+            after: Some("garbage".into()),
+            limit: 2,
+            ..ClientQuery::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Missing("cursor")), "{err:?}");
+}
+
+async fn client_update_checks_version_and_writes_audit_only_on_commit(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let org = fx.seed_org(&*store, "acme").await;
+    let original = client(&fx, org, "app");
+    store
+        .create_client(&original, &fx.audit("client.created", "app"))
+        .await
+        .unwrap();
+    let mut edit = original.clone();
+    edit.name = "Renamed".into();
+    edit.secret_hash = Some(TokenHash::of("rotated"));
+    edit.jwks = None;
+    edit.grant_types = vec![ClientGrant::ClientCredentials];
+    edit.updated_at = fx.now();
+    let stored = store
+        .update_client(&edit, &fx.audit("client.updated", "app"))
+        .await
+        .unwrap();
+    assert_eq!(stored.version, 2);
+    assert_eq!(
+        stored,
+        Client {
+            version: 2,
+            ..edit.clone()
+        }
+    );
+    assert_eq!(store.get_client("app").await.unwrap().unwrap(), stored);
+
+    // Stale: nothing changes, no audit.
+    let mut stale = edit.clone();
+    stale.name = "Stale".into();
+    let err = store
+        .update_client(&stale, &fx.audit("client.updated", "app"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::VersionConflict), "{err:?}");
+    assert_eq!(
+        store.get_client("app").await.unwrap().unwrap().name,
+        "Renamed"
+    );
+    assert_eq!(audit_count(&*store, "app").await, 2);
+
+    let mut ghost = client(&fx, org, "ghost");
+    ghost.version = 1;
+    let err = store
+        .update_client(&ghost, &fx.audit("client.updated", "ghost"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Missing("client")), "{err:?}");
+    assert_eq!(audit_count(&*store, "ghost").await, 0);
+}
+
+async fn client_concurrent_updates_exactly_one_wins(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let org = fx.seed_org(&*store, "acme").await;
+    store
+        .create_client(&client(&fx, org, "app"), &fx.audit("client.created", "app"))
+        .await
+        .unwrap();
+    for round in 0..5 {
+        let current = store.get_client("app").await.unwrap().unwrap();
+        let tasks: Vec<_> = (0..2)
+            .map(|i| {
+                let store = store.clone();
+                let mut edit = current.clone();
+                edit.name = format!("round {round} task {i}");
+                let audit = fx.audit("client.updated", "app");
+                tokio::spawn(async move { store.update_client(&edit, &audit).await })
+            })
+            .collect();
+        let (mut wins, mut conflicts) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(stored) => {
+                    assert_eq!(stored.version, current.version + 1);
+                    wins += 1;
+                }
+                Err(StoreError::VersionConflict) => conflicts += 1,
+                Err(other) => panic!("unexpected error: {other:?}"),
+            }
+        }
+        assert_eq!((wins, conflicts), (1, 1), "round {round}");
+    }
+}
+
+async fn client_delete_and_org_deletion_cascade(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let acme = fx.seed_org(&*store, "acme").await;
+    let globex = fx.seed_org(&*store, "globex").await;
+    for (org, id) in [(acme, "a1"), (acme, "a2"), (globex, "g1")] {
+        store
+            .create_client(&client(&fx, org, id), &fx.audit("client.created", id))
+            .await
+            .unwrap();
+    }
+    assert!(
+        store
+            .delete_client("a1", &fx.audit("client.deleted", "a1"))
+            .await
+            .unwrap()
+    );
+    assert!(store.get_client("a1").await.unwrap().is_none());
+    assert_eq!(audit_count(&*store, "a1").await, 2);
+    assert!(
+        !store
+            .delete_client("a1", &fx.audit("client.deleted", "a1"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        audit_count(&*store, "a1").await,
+        2,
+        "a delete that found nothing writes no audit"
+    );
+
+    assert!(
+        store
+            .delete_org(acme, &fx.audit("org.delete", "acme"))
+            .await
+            .unwrap()
+    );
+    assert!(store.get_client("a2").await.unwrap().is_none());
+    assert!(store.get_client("g1").await.unwrap().is_some());
+    let left = all_clients(
+        &*store,
+        ClientQuery {
+            limit: 10,
+            ..ClientQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(left, vec!["g1".to_owned()]);
+}
+
+async fn client_assertion_jti_is_single_use_under_concurrency(store: Arc<dyn Store>) {
+    let now = 1_700_000_000_000;
+    let hash = TokenHash::of("client-a:jti-1");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let hash = hash.clone();
+            tokio::spawn(async move { store.use_assertion_jti(&hash, now + 60_000, now).await })
+        })
+        .collect();
+    let mut firsts = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap() {
+            firsts += 1;
+        }
+    }
+    assert_eq!(firsts, 1, "exactly one concurrent use is the first");
+    assert!(
+        !store
+            .use_assertion_jti(&hash, now + 60_000, now + 1)
+            .await
+            .unwrap()
+    );
+    // Another jti is independent.
+    assert!(
+        store
+            .use_assertion_jti(&TokenHash::of("client-a:jti-2"), now + 60_000, now)
+            .await
+            .unwrap()
+    );
+    // Once the first has expired, a later call clears it; its assertion could no longer be accepted anyway.
+    assert!(
+        store
+            .use_assertion_jti(
+                &TokenHash::of("client-a:jti-3"),
+                now + 200_000,
+                now + 120_000
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .use_assertion_jti(&hash, now + 300_000, now + 120_000)
+            .await
+            .unwrap(),
+        "the expired entry was cleaned up"
+    );
+    assert!(
+        !store
+            .use_assertion_jti(
+                &TokenHash::of("client-a:jti-3"),
+                now + 200_000,
+                now + 120_000
+            )
+            .await
+            .unwrap(),
+        "an unexpired entry stays"
+    );
 }

@@ -1,6 +1,8 @@
 //! Gatehouse's HTTP surfaces: the admin API (`/api/v1`), its OpenAPI document,
-//! the health probes, the one-time setup page and the JWKS (`/oauth2/jwks`), as
-//! one axum [`Router`].
+//! the health probes, the one-time setup page, the OpenID Provider (discovery,
+//! JWKS, authorization, token, userinfo, introspection, revocation, logout,
+//! device flow, Dynamic Client Registration) and its hosted pages, as one axum
+//! [`Router`].
 //!
 //! This crate renders; it does not decide. Handlers parse the request with
 //! extractors ([`extract`]: who is calling, the audit context, the body), call
@@ -26,6 +28,7 @@ pub mod oauth;
 pub mod openapi;
 mod pages;
 pub mod problem;
+pub mod register;
 pub mod request_id;
 pub mod rfc3339;
 mod security_headers;
@@ -99,6 +102,7 @@ pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
         .merge(consent::routes())
         .merge(device::routes())
         .merge(jwks::routes())
+        .merge(register::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);

@@ -12,7 +12,7 @@ use utoipa::openapi::{Content, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
-use crate::api::{api_tokens, groups, orgs, sessions, users};
+use crate::api::{api_tokens, clients, groups, orgs, sessions, users};
 use crate::health;
 use crate::problem::{PROBLEM_JSON, Problem};
 
@@ -23,7 +23,7 @@ const BEARER: &str = "bearer";
 #[openapi(
     info(
         title = "Gatehouse admin API",
-        description = "Manage organizations, users, groups and admin API tokens. \
+        description = "Manage organizations, users, groups, OAuth clients and admin API tokens. \
 Authenticate with `Authorization: Bearer <token>` (an API token, or `GATEHOUSE_BOOTSTRAP_TOKEN`). \
 Errors are RFC 9457 problem details (`application/problem+json`). Lists are cursor-paginated: \
 pass `next_cursor` back as `cursor`, or follow the `Link: rel=\"next\"` header. Updates are JSON \
@@ -59,6 +59,12 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         api_tokens::revoke_token,
         sessions::list_sessions,
         sessions::revoke_session,
+        clients::create_client,
+        clients::list_clients,
+        clients::get_client,
+        clients::update_client,
+        clients::delete_client,
+        clients::rotate_secret,
     ),
     components(schemas(
         Problem,
@@ -74,6 +80,7 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         (name = "groups", description = "Groups and memberships"),
         (name = "api-tokens", description = "Admin API tokens"),
         (name = "sessions", description = "Browser SSO sessions"),
+        (name = "clients", description = "OAuth 2.0 / OpenID Connect clients"),
         (name = "health", description = "Liveness and readiness probes"),
     )
 )]

@@ -251,7 +251,7 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
 /// Middleware: an error response from a layer that knows nothing of problem
 /// details (a body limit's 413, axum's bare 405) gets a problem body for its
 /// status, keeping its other headers (`Allow`, `Retry-After`). HTML error
-/// pages and existing problem bodies pass through.
+/// pages, existing problem bodies and OAuth JSON errors pass through.
 pub async fn fill_bare_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
@@ -263,7 +263,11 @@ pub async fn fill_bare_errors(request: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if content_type.starts_with(PROBLEM_JSON) || content_type.starts_with("text/html") {
+    // OAuth endpoints answer errors as `application/json` (RFC 6749 §5.2, RFC 7591 §3.2.2).
+    if content_type.starts_with(PROBLEM_JSON)
+        || content_type.starts_with("text/html")
+        || content_type.starts_with("application/json")
+    {
         return response;
     }
     let (mut parts, _) = response.into_parts();

@@ -6,6 +6,8 @@ mod admin_auth;
 mod api_tokens;
 pub mod audit;
 pub mod audit_log;
+mod client_auth;
+pub mod client_settings;
 pub mod clients;
 mod groups;
 mod keys;
@@ -23,6 +25,9 @@ use std::time::Duration;
 
 pub use admin_auth::AdminAuth;
 pub use api_tokens::{ApiTokens, NewApiToken};
+pub use client_auth::MAX_ASSERTION_LIFETIME_SECS;
+pub use client_settings::ClientSettings;
+pub use clients::{Clients, NewClient, Registration};
 pub use groups::{Groups, NewGroup};
 pub use keys::{
     DEFAULT_KEY_ROTATION_PERIOD, DEFAULT_RETIRED_KEY_RETENTION, Keys, RELOAD_INTERVAL, RotatedKeys,
@@ -45,7 +50,6 @@ use crate::password::{PasswordHasher, PasswordPolicy};
 use crate::secret::{Secret, TokenHash};
 use crate::store::Store;
 use audit_log::AuditLog;
-use clients::Clients;
 
 /// Start-up settings the services need.
 #[derive(Debug, Clone)]
@@ -112,6 +116,7 @@ pub struct Services {
     pub users: Users,
     pub groups: Groups,
     pub api_tokens: ApiTokens,
+    pub clients: Clients,
     pub password_login: PasswordLogin,
     pub admin_auth: AdminAuth,
     pub setup: Setup,
@@ -199,6 +204,7 @@ impl Services {
             users: Users::new(deps.clone()),
             groups: Groups::new(deps.clone()),
             api_tokens: ApiTokens::new(deps.clone()),
+            clients: Clients::new(deps.clone()),
             password_login: PasswordLogin::new(deps.clone()),
             admin_auth: AdminAuth::new(deps.clone(), bootstrap.clone()),
             setup: Setup::new(deps.clone(), bootstrap.is_some()),

@@ -11,6 +11,7 @@
 //! - timestamps are RFC 3339 UTC strings with milliseconds.
 
 pub mod api_tokens;
+pub mod clients;
 pub mod groups;
 pub mod orgs;
 pub mod sessions;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(groups::routes())
         .merge(api_tokens::routes())
         .merge(sessions::routes())
+        .merge(clients::routes())
 }
 
 /// Page size when `limit` is not given.
