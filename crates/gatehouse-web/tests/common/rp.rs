@@ -96,7 +96,16 @@ pub async fn user(server: &TestServer, username: &str) -> Value {
 }
 
 /// Discovers the provider from its issuer URL and configures a client.
+///
+/// The relying party checks `exp` and `iat` against the wall clock, so the
+/// server's fake clock is first set to it (tests may then move it forward).
 pub async fn discover(server: &TestServer, client_id: &str, secret: &str) -> Rp {
+    #[allow(clippy::disallowed_methods)]
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    server.clock.set(i64::try_from(wall).unwrap());
     let issuer = IssuerUrl::new(server.url("")).unwrap();
     let metadata = CoreProviderMetadata::discover_async(issuer, &http)
         .await
