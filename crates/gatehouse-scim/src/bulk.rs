@@ -185,9 +185,11 @@ impl BulkRequest {
         let mut done = BTreeSet::new();
         let mut dropped: BTreeSet<usize> = failed.iter().map(|(i, _)| *i).collect();
         loop {
-            let ready = waiting
-                .iter()
-                .position(|(_, needs)| needs.iter().all(|n| done.contains(n) || dropped.contains(n)));
+            let ready = waiting.iter().position(|(_, needs)| {
+                needs
+                    .iter()
+                    .all(|n| done.contains(n) || dropped.contains(n))
+            });
             let Some(position) = ready else { break };
             let (index, _) = waiting.remove(position);
             order.push(index);
@@ -259,12 +261,15 @@ impl BulkOperation {
         }
         let data = member(op, "data").filter(|d| !d.is_null()).cloned();
         match method {
-            BulkMethod::Post if bulk_id.as_deref().is_none_or(str::is_empty) => {
-                Err(ScimError::invalid_syntax("a POST operation needs a \"bulkId\""))
-            }
-            BulkMethod::Post | BulkMethod::Put | BulkMethod::Patch if data.is_none() => Err(
-                ScimError::invalid_syntax(format!("a {} operation needs \"data\"", method.as_str())),
+            BulkMethod::Post if bulk_id.as_deref().is_none_or(str::is_empty) => Err(
+                ScimError::invalid_syntax("a POST operation needs a \"bulkId\""),
             ),
+            BulkMethod::Post | BulkMethod::Put | BulkMethod::Patch if data.is_none() => {
+                Err(ScimError::invalid_syntax(format!(
+                    "a {} operation needs \"data\"",
+                    method.as_str()
+                )))
+            }
             _ => Ok(Self {
                 method,
                 bulk_id,
@@ -293,7 +298,10 @@ impl BulkOperation {
     /// The path and data with every `bulkId:x` replaced by the id the
     /// operation defining `x` created. A reference whose operation did not
     /// create a resource is 409 (§3.7.1).
-    pub fn resolve(&self, created: &HashMap<String, String>) -> Result<(String, Option<Value>), ScimError> {
+    pub fn resolve(
+        &self,
+        created: &HashMap<String, String>,
+    ) -> Result<(String, Option<Value>), ScimError> {
         let lookup = |s: &str| -> Result<Option<String>, ScimError> {
             match s.strip_prefix(BULK_ID_PREFIX) {
                 None => Ok(None),

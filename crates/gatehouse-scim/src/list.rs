@@ -204,9 +204,10 @@ impl Raw {
         };
         let sort_by = match self.sort_by.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(path) => Some(AttrPath::parse(path).map_err(|e| {
-                ScimError::invalid_path(format!("invalid \"sortBy\": {e}"))
-            })?),
+            Some(path) => Some(
+                AttrPath::parse(path)
+                    .map_err(|e| ScimError::invalid_path(format!("invalid \"sortBy\": {e}")))?,
+            ),
         };
         let sort_order = match self.sort_order.as_deref().map(str::trim) {
             None | Some("") => SortOrder::Ascending,
@@ -321,14 +322,22 @@ fn whole_extension(source: &Map<String, Value>, path: &AttrPath) -> Option<Strin
         return None;
     }
     let joined = format!("{schema}:{}", path.name);
-    source.keys().find(|k| k.eq_ignore_ascii_case(&joined)).cloned()
+    source
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(&joined))
+        .cloned()
 }
 
 fn key_of(map: &Map<String, Value>, name: &str) -> Option<String> {
     map.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
 }
 
-fn copy_path(kind: ResourceKind, source: &Map<String, Value>, out: &mut Map<String, Value>, path: &AttrPath) {
+fn copy_path(
+    kind: ResourceKind,
+    source: &Map<String, Value>,
+    out: &mut Map<String, Value>,
+    path: &AttrPath,
+) {
     if let Some(key) = whole_extension(source, path) {
         if let Some(value) = source.get(&key) {
             out.insert(key, value.clone());
@@ -344,9 +353,7 @@ fn copy_path(kind: ResourceKind, source: &Map<String, Value>, out: &mut Map<Stri
             let Some(Value::Object(src)) = source.get(&key) else {
                 return;
             };
-            let dst = out
-                .entry(key)
-                .or_insert_with(|| Value::Object(Map::new()));
+            let dst = out.entry(key).or_insert_with(|| Value::Object(Map::new()));
             let Value::Object(dst) = dst else { return };
             (src, dst)
         }

@@ -64,7 +64,10 @@ pub struct PatchRequest {
 }
 
 /// A member of a JSON object, by name in any case.
-pub(crate) fn member<'v>(object: &'v serde_json::Map<String, Value>, name: &str) -> Option<&'v Value> {
+pub(crate) fn member<'v>(
+    object: &'v serde_json::Map<String, Value>,
+    name: &str,
+) -> Option<&'v Value> {
     object
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -72,7 +75,10 @@ pub(crate) fn member<'v>(object: &'v serde_json::Map<String, Value>, name: &str)
 }
 
 /// RFC 7644 §3.5.2 / §3.7: `schemas` must contain `schema`.
-pub(crate) fn require_schema(body: &serde_json::Map<String, Value>, schema: &str) -> Result<(), ScimError> {
+pub(crate) fn require_schema(
+    body: &serde_json::Map<String, Value>,
+    schema: &str,
+) -> Result<(), ScimError> {
     let listed = member(body, "schemas")
         .and_then(Value::as_array)
         .is_some_and(|s| {

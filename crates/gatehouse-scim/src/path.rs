@@ -9,7 +9,9 @@
 use std::fmt;
 
 use crate::error::ScimError;
-use crate::filter::{AttrPath, Cursor, Filter, FilterError, FilterErrorKind, MAX_FILTER_LEN, Scope};
+use crate::filter::{
+    AttrPath, Cursor, Filter, FilterError, FilterErrorKind, MAX_FILTER_LEN, Scope,
+};
 
 /// A parsed PATCH path.
 #[derive(Clone, Debug, PartialEq)]

@@ -415,7 +415,9 @@ pub struct CustomAttribute {
 pub fn custom_extension_schema(attributes: &[CustomAttribute], base_url: &str) -> Value {
     let defs = attributes
         .iter()
-        .filter(|a| AttrPath::parse(&a.name).is_ok_and(|p| p.schema.is_none() && p.sub_attr.is_none()))
+        .filter(|a| {
+            AttrPath::parse(&a.name).is_ok_and(|p| p.schema.is_none() && p.sub_attr.is_none())
+        })
         .map(|a| {
             let ty = match a.ty {
                 CustomType::String => AttrType::String,

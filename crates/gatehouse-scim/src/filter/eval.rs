@@ -96,10 +96,9 @@ fn leaves<'v>(path: &AttrPath, object: &'v Value, scope: &Scope, compare: bool) 
             None => Some(item),
         };
         match target {
-            Some(Value::Array(values)) => out.extend(values.iter().map(|value| Leaf {
-                value,
-                case_exact,
-            })),
+            Some(Value::Array(values)) => {
+                out.extend(values.iter().map(|value| Leaf { value, case_exact }))
+            }
             Some(value) => out.push(Leaf { value, case_exact }),
             None => {}
         }
@@ -176,7 +175,12 @@ fn fold(s: &str, case_exact: bool) -> String {
     }
 }
 
-pub(crate) fn compare_strings(actual: &str, op: CompareOp, expected: &str, case_exact: bool) -> bool {
+pub(crate) fn compare_strings(
+    actual: &str,
+    op: CompareOp,
+    expected: &str,
+    case_exact: bool,
+) -> bool {
     let (a, e) = (fold(actual, case_exact), fold(expected, case_exact));
     match op {
         CompareOp::Eq => a == e,

@@ -7,13 +7,20 @@ use super::*;
 fn check(input: &str, expected: Result<&str, (FilterErrorKind, usize)>) {
     let parsed = parse(input);
     assert_eq!(
-        parsed.as_ref().map(ToString::to_string).map_err(|e| (e.kind, e.position)),
+        parsed
+            .as_ref()
+            .map(ToString::to_string)
+            .map_err(|e| (e.kind, e.position)),
         expected.map(str::to_owned),
         "{input:?}"
     );
     if let Ok(filter) = parsed {
         // The canonical form is a fixed point.
-        assert_eq!(parse(&filter.to_string()).as_ref(), Ok(&filter), "{input:?}");
+        assert_eq!(
+            parse(&filter.to_string()).as_ref(),
+            Ok(&filter),
+            "{input:?}"
+        );
     }
 }
 
@@ -87,11 +94,21 @@ fn rfc_examples_have_the_expected_trees() {
         ))
     );
     assert_eq!(
-        parse(r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#),
+        parse(
+            r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#
+        ),
         Ok(and(
-            Filter::Compare(path("userType"), CompareOp::Ne, CompValue::String("Employee".into())),
+            Filter::Compare(
+                path("userType"),
+                CompareOp::Ne,
+                CompValue::String("Employee".into())
+            ),
             not(or(
-                Filter::Compare(path("emails"), CompareOp::Co, CompValue::String("example.com".into())),
+                Filter::Compare(
+                    path("emails"),
+                    CompareOp::Co,
+                    CompValue::String("example.com".into())
+                ),
                 Filter::Compare(
                     AttrPath {
                         schema: None,
@@ -111,14 +128,20 @@ fn rfc_examples_have_the_expected_trees() {
                 path("emails"),
                 Box::new(and(
                     eq("type", "work"),
-                    Filter::Compare(path("value"), CompareOp::Co, CompValue::String("@example.com".into())),
+                    Filter::Compare(
+                        path("value"),
+                        CompareOp::Co,
+                        CompValue::String("@example.com".into())
+                    ),
                 )),
             ),
             Filter::ValuePath(path("ims"), Box::new(eq("type", "xmpp"))),
         ))
     );
     assert_eq!(
-        parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"701984\""),
+        parse(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"701984\""
+        ),
         Ok(Filter::Compare(
             AttrPath {
                 schema: Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".into()),
@@ -134,12 +157,27 @@ fn rfc_examples_have_the_expected_trees() {
 /// §3.4.2.2: "not" binds tighter than "and", which binds tighter than "or".
 #[test]
 fn precedence_and_grouping() {
-    assert_eq!(parse("a pr or b pr and c pr"), Ok(or(pr("a"), and(pr("b"), pr("c")))));
-    assert_eq!(parse("a pr and b pr or c pr"), Ok(or(and(pr("a"), pr("b")), pr("c"))));
-    assert_eq!(parse("(a pr or b pr) and c pr"), Ok(and(or(pr("a"), pr("b")), pr("c"))));
+    assert_eq!(
+        parse("a pr or b pr and c pr"),
+        Ok(or(pr("a"), and(pr("b"), pr("c"))))
+    );
+    assert_eq!(
+        parse("a pr and b pr or c pr"),
+        Ok(or(and(pr("a"), pr("b")), pr("c")))
+    );
+    assert_eq!(
+        parse("(a pr or b pr) and c pr"),
+        Ok(and(or(pr("a"), pr("b")), pr("c")))
+    );
     assert_eq!(parse("not (a pr) and b pr"), Ok(and(not(pr("a")), pr("b"))));
-    assert_eq!(parse("a pr and b pr and c pr"), Ok(and(and(pr("a"), pr("b")), pr("c"))));
-    assert_eq!(parse("a pr and (b pr and c pr)"), Ok(and(pr("a"), and(pr("b"), pr("c")))));
+    assert_eq!(
+        parse("a pr and b pr and c pr"),
+        Ok(and(and(pr("a"), pr("b")), pr("c")))
+    );
+    assert_eq!(
+        parse("a pr and (b pr and c pr)"),
+        Ok(and(pr("a"), and(pr("b"), pr("c"))))
+    );
     check("a pr and (b pr and c pr)", Ok("a pr and (b pr and c pr)"));
     check("a pr or (b pr or c pr)", Ok("a pr or (b pr or c pr)"));
     check("(a pr or b pr) or c pr", Ok("a pr or b pr or c pr"));
@@ -147,7 +185,10 @@ fn precedence_and_grouping() {
     check("not(a pr)", Ok("not (a pr)"));
     check("not   (a pr)", Ok("not (a pr)"));
     check("not (not (a pr))", Ok("not (not (a pr))"));
-    check("not (a pr or b pr) and c pr", Ok("not (a pr or b pr) and c pr"));
+    check(
+        "not (a pr or b pr) and c pr",
+        Ok("not (a pr or b pr) and c pr"),
+    );
     // Errata 7322: grouping inside a value filter.
     check(
         r#"emails[type eq "work" or (type eq "home" and value ew "@example.com")]"#,
@@ -161,7 +202,10 @@ fn precedence_and_grouping() {
 
 #[test]
 fn keywords_values_and_spacing() {
-    check(r#"userName EQ "x" AND title Pr"#, Ok(r#"userName eq "x" and title pr"#));
+    check(
+        r#"userName EQ "x" AND title Pr"#,
+        Ok(r#"userName eq "x" and title pr"#),
+    );
     check(r#"a eq "x" OR NOT (b pr)"#, Ok(r#"a eq "x" or not (b pr)"#));
     check("  a   pr   and   b  pr ", Ok("a pr and b pr"));
     check("( a pr )", Ok("a pr"));
@@ -185,7 +229,11 @@ fn keywords_values_and_spacing() {
     check("x-y_z9 pr", Ok("x-y_z9 pr"));
     assert_eq!(
         parse(r#"a eq "x\ty""#),
-        Ok(Filter::Compare(path("a"), CompareOp::Eq, CompValue::String("x\ty".into())))
+        Ok(Filter::Compare(
+            path("a"),
+            CompareOp::Eq,
+            CompValue::String("x\ty".into())
+        ))
     );
 }
 
@@ -236,7 +284,10 @@ fn length_and_depth_are_limited() {
 
     let nested = |n: usize| format!("{}a pr{}", "(".repeat(n), ")".repeat(n));
     assert!(parse(&nested(MAX_DEPTH)).is_ok());
-    check(&nested(MAX_DEPTH + 1), Err((FilterErrorKind::TooDeep, MAX_DEPTH)));
+    check(
+        &nested(MAX_DEPTH + 1),
+        Err((FilterErrorKind::TooDeep, MAX_DEPTH)),
+    );
 }
 
 /// Regression: input such as `((((…` or `not(not(…` a thousand levels
@@ -275,7 +326,10 @@ fn scim_error_is_invalid_filter() {
 
 #[test]
 fn attr_path_parse() {
-    assert_eq!(AttrPath::parse("name.givenName").map(|p| p.to_string()), Ok("name.givenName".into()));
+    assert_eq!(
+        AttrPath::parse("name.givenName").map(|p| p.to_string()),
+        Ok("name.givenName".into())
+    );
     assert_eq!(
         AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value")
             .map(|p| (p.schema, p.name, p.sub_attr)),
@@ -340,8 +394,14 @@ fn evaluation_on_a_user() {
         (r#"externalId eq "bjensen-ext""#, false),
         (r#"id eq "2819C223-7F76-453A-919D-413861904646""#, false),
         (r#"name.familyName co "o'malley""#, true),
-        (r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "b""#, true),
-        (r#"urn:ietf:params:scim:schemas:core:2.0:User:name.givenName eq "barbara""#, true),
+        (
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "b""#,
+            true,
+        ),
+        (
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:name.givenName eq "barbara""#,
+            true,
+        ),
         ("title pr", true),
         ("nickName pr", false),
         ("name pr", true),
@@ -359,22 +419,52 @@ fn evaluation_on_a_user() {
         (r#"emails co "jensen.org""#, true),
         (r#"emails.value co "example.org""#, false),
         (r#"emails.type eq "home""#, true),
-        (r#"emails[type eq "work" and value co "@example.com"]"#, true),
-        (r#"emails[type eq "home" and value co "@example.com"]"#, false),
-        (r#"emails[type eq "work" or (type eq "home" and value ew "jensen.org")]"#, true),
+        (
+            r#"emails[type eq "work" and value co "@example.com"]"#,
+            true,
+        ),
+        (
+            r#"emails[type eq "home" and value co "@example.com"]"#,
+            false,
+        ),
+        (
+            r#"emails[type eq "work" or (type eq "home" and value ew "jensen.org")]"#,
+            true,
+        ),
         (r#"emails[not (type eq "work")]"#, true),
         (r#"emails[primary eq true] and ims[type eq "aim"]"#, true),
         (r#"ims[type eq "xmpp" and value co "@foo.com"]"#, false),
         (r#"phoneNumbers[type eq "work"]"#, false),
-        (r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#, false),
+        (
+            r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#,
+            false,
+        ),
         (r#"not (emails co "example.net")"#, true),
-        (r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#, true),
-        (r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984""#, true),
-        (r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "26118915-6090-4610-87e4-49d8ca9f808d""#, true),
+        (
+            r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
+            true,
+        ),
+        (
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984""#,
+            true,
+        ),
+        (
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "26118915-6090-4610-87e4-49d8ca9f808d""#,
+            true,
+        ),
         // manager.value is caseExact.
-        (r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "26118915-6090-4610-87E4-49D8CA9F808D""#, false),
-        (r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber pr"#, true),
-        (r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter pr"#, false),
+        (
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "26118915-6090-4610-87E4-49D8CA9F808D""#,
+            false,
+        ),
+        (
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber pr"#,
+            true,
+        ),
+        (
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter pr"#,
+            false,
+        ),
         ("x-count gt 6", true),
         ("x-count le 6.5", false),
         ("x-count eq 7", true),
@@ -406,21 +496,30 @@ fn evaluation_on_a_group() {
     });
     let cases = [
         (r#"displayName eq "tour guides""#, true),
-        (r#"members[value eq "2819c223-7f76-453a-919d-413861904646"]"#, true),
+        (
+            r#"members[value eq "2819c223-7f76-453a-919d-413861904646"]"#,
+            true,
+        ),
         // members.value is caseExact.
-        (r#"members[value eq "2819C223-7F76-453A-919D-413861904646"]"#, false),
+        (
+            r#"members[value eq "2819C223-7F76-453A-919D-413861904646"]"#,
+            false,
+        ),
         (r#"members.display sw "babs""#, true),
         (r#"members[type eq "group"]"#, false),
     ];
     for (filter, expected) in cases {
-        assert_eq!(matches(&parse(filter).unwrap(), &group), expected, "{filter}");
+        assert_eq!(
+            matches(&parse(filter).unwrap(), &group),
+            expected,
+            "{filter}"
+        );
     }
 }
 
 fn attr_name() -> impl Strategy<Value = String> {
-    "[a-zA-Z$][a-zA-Z0-9_-]{0,6}".prop_filter("$ starts $ref only", |s| {
-        !s.starts_with('$') || s.len() > 1
-    })
+    "[a-zA-Z$][a-zA-Z0-9_-]{0,6}"
+        .prop_filter("$ starts $ref only", |s| !s.starts_with('$') || s.len() > 1)
 }
 
 fn attr_path(qualified: bool) -> BoxedStrategy<AttrPath> {
@@ -475,7 +574,8 @@ fn tree(leaves: BoxedStrategy<Filter>) -> BoxedStrategy<Filter> {
         .prop_recursive(4, 24, 2, |inner| {
             prop_oneof![
                 inner.clone().prop_map(|f| Filter::Not(Box::new(f))),
-                (inner.clone(), inner.clone()).prop_map(|(a, b)| Filter::And(Box::new(a), Box::new(b))),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| Filter::And(Box::new(a), Box::new(b))),
                 (inner.clone(), inner).prop_map(|(a, b)| Filter::Or(Box::new(a), Box::new(b))),
             ]
         })

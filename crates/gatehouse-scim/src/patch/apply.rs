@@ -24,7 +24,9 @@ use crate::schema::{
 /// `schemas`), all or nothing.
 pub fn apply(resource: &mut Value, operations: &[PatchOperation]) -> Result<(), ScimError> {
     if !resource.is_object() {
-        return Err(ScimError::invalid_syntax("the resource is not a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the resource is not a JSON object",
+        ));
     }
     let kind = ResourceKind::of(resource);
     let mut working = resource.clone();
@@ -38,7 +40,11 @@ pub fn apply(resource: &mut Value, operations: &[PatchOperation]) -> Result<(), 
     Ok(())
 }
 
-fn apply_one(root: &mut Value, kind: ResourceKind, operation: &PatchOperation) -> Result<(), ScimError> {
+fn apply_one(
+    root: &mut Value,
+    kind: ResourceKind,
+    operation: &PatchOperation,
+) -> Result<(), ScimError> {
     match (operation.op, &operation.path, &operation.value) {
         (PatchOp::Remove, None, _) => Err(ScimError::no_target("\"remove\" needs a \"path\"")),
         (PatchOp::Remove, Some(path), value) => remove(root, kind, path, value.as_ref()),
@@ -178,8 +184,15 @@ fn resolve_target<'p>(kind: ResourceKind, path: &'p PatchPath) -> Result<Target<
 
 /// RFC 7643 §7 mutability: `Ok(true)` when the write changes nothing and
 /// can be skipped (a client echoing `id`), an error when it is not allowed.
-fn check_mutation(target: &Target<'_>, current: Option<&Value>, new: &Value) -> Result<bool, ScimError> {
-    let name = target.leaf.or(target.attribute).map_or("attribute", |d| d.name);
+fn check_mutation(
+    target: &Target<'_>,
+    current: Option<&Value>,
+    new: &Value,
+) -> Result<bool, ScimError> {
+    let name = target
+        .leaf
+        .or(target.attribute)
+        .map_or("attribute", |d| d.name);
     if target.read_only {
         return if current == Some(new) {
             Ok(true)
@@ -210,7 +223,9 @@ fn coerce(value: Value, def: Option<&'static AttributeDef>) -> Value {
 
 fn coerce_one(value: Value, def: &'static AttributeDef) -> Value {
     match (def.ty, value) {
-        (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => Value::Bool(true),
+        (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => {
+            Value::Bool(true)
+        }
         (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("false") => {
             Value::Bool(false)
         }
@@ -222,7 +237,9 @@ fn coerce_one(value: Value, def: &'static AttributeDef) -> Value {
                 })
                 .collect(),
         ),
-        (AttrType::Complex, Value::String(s)) if !def.multi_valued && def.sub("value").is_some() => {
+        (AttrType::Complex, Value::String(s))
+            if !def.multi_valued && def.sub("value").is_some() =>
+        {
             let mut map = Map::new();
             map.insert("value".into(), Value::String(s));
             Value::Object(map)
@@ -377,9 +394,7 @@ fn write_attribute(
             // §3.5.2.1: "a new value is added"; a value already there is not
             // added twice.
             PatchOp::Add => {
-                let list = map
-                    .entry(key)
-                    .or_insert_with(|| Value::Array(Vec::new()));
+                let list = map.entry(key).or_insert_with(|| Value::Array(Vec::new()));
                 if !list.is_array() {
                     *list = Value::Array(Vec::new());
                 }
@@ -473,13 +488,21 @@ fn write_sub_attribute(
 /// filter is not a conjunction of `eq` terms.
 fn element_from_filter(filter: &Filter, into: &mut Map<String, Value>) -> bool {
     match filter {
-        Filter::Compare(AttrPath { schema: None, name, sub_attr: None }, CompareOp::Eq, value)
-            if *value != CompValue::Null =>
-        {
+        Filter::Compare(
+            AttrPath {
+                schema: None,
+                name,
+                sub_attr: None,
+            },
+            CompareOp::Eq,
+            value,
+        ) if *value != CompValue::Null => {
             into.insert(name.clone(), value.to_json());
             true
         }
-        Filter::And(left, right) => element_from_filter(left, into) && element_from_filter(right, into),
+        Filter::And(left, right) => {
+            element_from_filter(left, into) && element_from_filter(right, into)
+        }
         _ => false,
     }
 }
@@ -495,7 +518,9 @@ fn write_filtered(
     value: Value,
 ) -> Result<(), ScimError> {
     let sub_name = sub.map(|s| target.leaf.map_or(s, |d| d.name));
-    let list = map.entry(key.clone()).or_insert_with(|| Value::Array(Vec::new()));
+    let list = map
+        .entry(key.clone())
+        .or_insert_with(|| Value::Array(Vec::new()));
     let Value::Array(items) = list else {
         return Err(ScimError::no_target(format!(
             "\"{key}\" is not multi-valued"
@@ -590,11 +615,18 @@ fn remove(
     value: Option<&Value>,
 ) -> Result<(), ScimError> {
     let target = resolve_target(kind, path)?;
-    let name = target.leaf.or(target.attribute).map_or("attribute", |d| d.name);
+    let name = target
+        .leaf
+        .or(target.attribute)
+        .map_or("attribute", |d| d.name);
     if target.read_only || target.immutable {
         return Err(ScimError::mutability(format!(
             "\"{name}\" cannot be removed: it is {}",
-            if target.read_only { "readOnly" } else { "immutable" }
+            if target.read_only {
+                "readOnly"
+            } else {
+                "immutable"
+            }
         )));
     }
     let whole = path.filter.is_none() && path.attr.sub_attr.is_none();

@@ -20,9 +20,14 @@ fn check(resource: &Value, operations: Value, expected: Result<Value, ScimType>)
         (Ok(()), Ok(expected)) => assert_eq!(patched, expected, "{operations}"),
         (Err(e), Err(scim_type)) => {
             assert_eq!(e.scim_type, Some(scim_type), "{operations}: {e}");
-            assert_eq!(&patched, resource, "a failed PATCH changes nothing: {operations}");
+            assert_eq!(
+                &patched, resource,
+                "a failed PATCH changes nothing: {operations}"
+            );
         }
-        (outcome, expected) => panic!("{operations}: got {outcome:?}, {patched}; expected {expected:?}"),
+        (outcome, expected) => {
+            panic!("{operations}: got {outcome:?}, {patched}; expected {expected:?}")
+        }
     }
 }
 
@@ -77,7 +82,12 @@ fn request_parsing() {
     .unwrap();
     assert_eq!(
         parsed.operations.iter().map(|o| o.op).collect::<Vec<_>>(),
-        [PatchOp::Add, PatchOp::Replace, PatchOp::Remove, PatchOp::Replace]
+        [
+            PatchOp::Add,
+            PatchOp::Replace,
+            PatchOp::Remove,
+            PatchOp::Replace
+        ]
     );
     assert_eq!(
         parsed.operations[2].path.as_ref().map(ToString::to_string),
@@ -97,7 +107,11 @@ fn request_parsing() {
 
 #[test]
 fn malformed_requests() {
-    let error = |body: Value| PatchRequest::parse(&body).map(|_| ()).map_err(|e| e.scim_type);
+    let error = |body: Value| {
+        PatchRequest::parse(&body)
+            .map(|_| ())
+            .map_err(|e| e.scim_type)
+    };
     let op = |op: Value| error(body(json!([op])));
     assert_eq!(error(json!([])), Err(Some(ScimType::InvalidSyntax)));
     assert_eq!(
@@ -105,28 +119,50 @@ fn malformed_requests() {
         Err(Some(ScimType::InvalidSyntax))
     );
     assert_eq!(
-        error(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [] })),
+        error(
+            json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [] })
+        ),
         Err(Some(ScimType::InvalidSyntax))
     );
     assert_eq!(error(body(json!({}))), Err(Some(ScimType::InvalidSyntax)));
     assert_eq!(error(body(json!([]))), Err(Some(ScimType::InvalidSyntax)));
     assert_eq!(op(json!("add")), Err(Some(ScimType::InvalidSyntax)));
-    assert_eq!(op(json!({ "op": "move", "path": "title" })), Err(Some(ScimType::InvalidSyntax)));
-    assert_eq!(op(json!({ "path": "title" })), Err(Some(ScimType::InvalidSyntax)));
+    assert_eq!(
+        op(json!({ "op": "move", "path": "title" })),
+        Err(Some(ScimType::InvalidSyntax))
+    );
+    assert_eq!(
+        op(json!({ "path": "title" })),
+        Err(Some(ScimType::InvalidSyntax))
+    );
     assert_eq!(op(json!({ "op": "remove" })), Err(Some(ScimType::NoTarget)));
-    assert_eq!(op(json!({ "op": "add", "path": "title" })), Err(Some(ScimType::InvalidValue)));
-    assert_eq!(op(json!({ "op": "replace", "value": "x" })), Err(Some(ScimType::InvalidValue)));
+    assert_eq!(
+        op(json!({ "op": "add", "path": "title" })),
+        Err(Some(ScimType::InvalidValue))
+    );
+    assert_eq!(
+        op(json!({ "op": "replace", "value": "x" })),
+        Err(Some(ScimType::InvalidValue))
+    );
     assert_eq!(
         op(json!({ "op": "add", "path": "emails[type eq", "value": "x" })),
         Err(Some(ScimType::InvalidPath))
     );
-    assert_eq!(op(json!({ "op": "add", "path": 7, "value": "x" })), Err(Some(ScimType::InvalidPath)));
     assert_eq!(
-        PatchRequest::from_slice(b"{not json").map(|_| ()).map_err(|e| e.scim_type),
+        op(json!({ "op": "add", "path": 7, "value": "x" })),
+        Err(Some(ScimType::InvalidPath))
+    );
+    assert_eq!(
+        PatchRequest::from_slice(b"{not json")
+            .map(|_| ())
+            .map_err(|e| e.scim_type),
         Err(Some(ScimType::InvalidSyntax))
     );
     let many = vec![json!({ "op": "remove", "path": "title" }); MAX_OPERATIONS + 1];
-    assert_eq!(error(body(Value::Array(many))), Err(Some(ScimType::InvalidSyntax)));
+    assert_eq!(
+        error(body(Value::Array(many))),
+        Err(Some(ScimType::InvalidSyntax))
+    );
     // The operation's index is in the detail.
     let detail = PatchRequest::parse(&body(json!([
         { "op": "remove", "path": "title" },
@@ -149,7 +185,10 @@ fn add() {
             { "value": "b@example.net", "type": "other" }
         ] }]),
         Ok(edited(&u, |m| {
-            m["emails"].as_array_mut().unwrap().push(json!({ "value": "b@example.net", "type": "other" }));
+            m["emails"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "value": "b@example.net", "type": "other" }));
         })),
     );
     // A new primary value takes "primary" from the others (RFC 7643 §2.4).
@@ -158,7 +197,10 @@ fn add() {
         json!([{ "op": "add", "path": "emails", "value": { "value": "new@example.com", "type": "work", "primary": "True" } }]),
         Ok(edited(&u, |m| {
             m["emails"][0]["primary"] = json!(false);
-            m["emails"].as_array_mut().unwrap().push(json!({ "value": "new@example.com", "type": "work", "primary": true }));
+            m["emails"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "value": "new@example.com", "type": "work", "primary": true }));
         })),
     );
     // A single-valued attribute is replaced or created.
@@ -175,7 +217,8 @@ fn add() {
         &u,
         json!([{ "op": "add", "path": "name", "value": { "middleName": "Jane", "GIVENNAME": "Babs" } }]),
         Ok(edited(&u, |m| {
-            m["name"] = json!({ "familyName": "Jensen", "givenName": "Babs", "middleName": "Jane" });
+            m["name"] =
+                json!({ "familyName": "Jensen", "givenName": "Babs", "middleName": "Jane" });
         })),
     );
     check(
@@ -191,11 +234,18 @@ fn add() {
         json!([{ "op": "add", "value": { "nickName": "Babs", "phoneNumbers": [{ "value": "555-1234", "type": "work" }] } }]),
         Ok(edited(&u, |m| {
             m.insert("nickName".into(), json!("Babs"));
-            m.insert("phoneNumbers".into(), json!([{ "value": "555-1234", "type": "work" }]));
+            m.insert(
+                "phoneNumbers".into(),
+                json!([{ "value": "555-1234", "type": "work" }]),
+            );
         })),
     );
     // Adding the value already there changes nothing.
-    check(&u, json!([{ "op": "add", "path": "title", "value": "Tour Guide" }]), Ok(u.clone()));
+    check(
+        &u,
+        json!([{ "op": "add", "path": "title", "value": "Tour Guide" }]),
+        Ok(u.clone()),
+    );
     // Add through a filter sets the sub-attribute of the matching values.
     check(
         &u,
@@ -205,9 +255,17 @@ fn add() {
         })),
     );
     // A complex value for a complex attribute is required.
-    check(&u, json!([{ "op": "add", "path": "name", "value": "Babs" }]), Err(ScimType::InvalidValue));
+    check(
+        &u,
+        json!([{ "op": "add", "path": "name", "value": "Babs" }]),
+        Err(ScimType::InvalidValue),
+    );
     // Adding null or an empty array changes nothing.
-    check(&u, json!([{ "op": "add", "path": "nickName", "value": null }]), Ok(u.clone()));
+    check(
+        &u,
+        json!([{ "op": "add", "path": "nickName", "value": null }]),
+        Ok(u.clone()),
+    );
 }
 
 /// RFC 7644 §3.5.2.3.
@@ -339,25 +397,53 @@ fn remove() {
         })),
     );
     // Removing what is not there changes nothing.
-    check(&u, json!([{ "op": "remove", "path": "nickName" }]), Ok(u.clone()));
-    check(&u, json!([{ "op": "remove", "path": "emails[type eq \"other\"]" }]), Ok(u.clone()));
+    check(
+        &u,
+        json!([{ "op": "remove", "path": "nickName" }]),
+        Ok(u.clone()),
+    );
+    check(
+        &u,
+        json!([{ "op": "remove", "path": "emails[type eq \"other\"]" }]),
+        Ok(u.clone()),
+    );
     check(
         &u,
         json!([{ "op": "remove", "path": format!("{ENTERPRISE}:department") }]),
         Ok(u.clone()),
     );
     // A required attribute cannot be removed.
-    check(&u, json!([{ "op": "remove", "path": "userName" }]), Err(ScimType::Mutability));
+    check(
+        &u,
+        json!([{ "op": "remove", "path": "userName" }]),
+        Err(ScimType::Mutability),
+    );
 }
 
 /// RFC 7643 §7 mutability and the schema tables.
 #[test]
 fn mutability_and_unknown_paths() {
     let u = user();
-    check(&u, json!([{ "op": "replace", "path": "id", "value": "other" }]), Err(ScimType::Mutability));
-    check(&u, json!([{ "op": "remove", "path": "id" }]), Err(ScimType::Mutability));
-    check(&u, json!([{ "op": "replace", "path": "meta.created", "value": "2020-01-01T00:00:00Z" }]), Err(ScimType::Mutability));
-    check(&u, json!([{ "op": "add", "path": "groups", "value": [{ "value": "g" }] }]), Err(ScimType::Mutability));
+    check(
+        &u,
+        json!([{ "op": "replace", "path": "id", "value": "other" }]),
+        Err(ScimType::Mutability),
+    );
+    check(
+        &u,
+        json!([{ "op": "remove", "path": "id" }]),
+        Err(ScimType::Mutability),
+    );
+    check(
+        &u,
+        json!([{ "op": "replace", "path": "meta.created", "value": "2020-01-01T00:00:00Z" }]),
+        Err(ScimType::Mutability),
+    );
+    check(
+        &u,
+        json!([{ "op": "add", "path": "groups", "value": [{ "value": "g" }] }]),
+        Err(ScimType::Mutability),
+    );
     // A client echoing the id it read changes nothing and is not an error.
     check(
         &u,
@@ -366,14 +452,46 @@ fn mutability_and_unknown_paths() {
             m["title"] = json!("Guide");
         })),
     );
-    check(&u, json!([{ "op": "replace", "value": { "id": "other" } }]), Err(ScimType::Mutability));
-    check(&u, json!([{ "op": "add", "path": "favouriteColour", "value": "red" }]), Err(ScimType::InvalidPath));
-    check(&u, json!([{ "op": "add", "path": "name.nickname", "value": "x" }]), Err(ScimType::InvalidPath));
-    check(&u, json!([{ "op": "add", "path": "urn:example:ext:x", "value": "x" }]), Err(ScimType::InvalidPath));
-    check(&u, json!([{ "op": "add", "path": format!("{ENTERPRISE}:shoeSize"), "value": "x" }]), Err(ScimType::InvalidPath));
-    check(&u, json!([{ "op": "replace", "path": "name[givenName eq \"x\"]", "value": {} }]), Err(ScimType::InvalidPath));
-    check(&u, json!([{ "op": "replace", "path": "emails[type eq \"work\"].label", "value": "x" }]), Err(ScimType::InvalidPath));
-    check(&u, json!([{ "op": "replace", "value": { "a b": "x" } }]), Err(ScimType::InvalidPath));
+    check(
+        &u,
+        json!([{ "op": "replace", "value": { "id": "other" } }]),
+        Err(ScimType::Mutability),
+    );
+    check(
+        &u,
+        json!([{ "op": "add", "path": "favouriteColour", "value": "red" }]),
+        Err(ScimType::InvalidPath),
+    );
+    check(
+        &u,
+        json!([{ "op": "add", "path": "name.nickname", "value": "x" }]),
+        Err(ScimType::InvalidPath),
+    );
+    check(
+        &u,
+        json!([{ "op": "add", "path": "urn:example:ext:x", "value": "x" }]),
+        Err(ScimType::InvalidPath),
+    );
+    check(
+        &u,
+        json!([{ "op": "add", "path": format!("{ENTERPRISE}:shoeSize"), "value": "x" }]),
+        Err(ScimType::InvalidPath),
+    );
+    check(
+        &u,
+        json!([{ "op": "replace", "path": "name[givenName eq \"x\"]", "value": {} }]),
+        Err(ScimType::InvalidPath),
+    );
+    check(
+        &u,
+        json!([{ "op": "replace", "path": "emails[type eq \"work\"].label", "value": "x" }]),
+        Err(ScimType::InvalidPath),
+    );
+    check(
+        &u,
+        json!([{ "op": "replace", "value": { "a b": "x" } }]),
+        Err(ScimType::InvalidPath),
+    );
     // The whole PATCH fails if one operation does (§3.5.2).
     check(
         &u,
@@ -425,7 +543,10 @@ fn entra_id_quirks() {
             { "op": "Add", "path": "addresses[type eq \"work\"].locality", "value": "Springfield" }
         ]),
         Ok(edited(&u, |m| {
-            m.insert("phoneNumbers".into(), json!([{ "type": "work", "value": "+1 555 0100" }]));
+            m.insert(
+                "phoneNumbers".into(),
+                json!([{ "type": "work", "value": "+1 555 0100" }]),
+            );
             m.insert(
                 "addresses".into(),
                 json!([{ "type": "work", "streetAddress": "1 Main St", "locality": "Springfield" }]),
@@ -444,7 +565,10 @@ fn entra_id_quirks() {
         json!([{ "op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": "26118915-6090-4610-87e4-49d8ca9f808d" }]),
         Ok(edited(&u, |m| {
             m["schemas"].as_array_mut().unwrap().push(json!(ENTERPRISE));
-            m.insert(ENTERPRISE.into(), json!({ "manager": { "value": "26118915-6090-4610-87e4-49d8ca9f808d" } }));
+            m.insert(
+                ENTERPRISE.into(),
+                json!({ "manager": { "value": "26118915-6090-4610-87e4-49d8ca9f808d" } }),
+            );
         })),
     );
     // An extension URN as the key of its attributes.
@@ -480,7 +604,10 @@ fn group_membership() {
             { "value": "6c5bb468-14b2-4183-baf2-06d523e03bd3", "display": "Jim" }
         ] }]),
         Ok(edited(&g, |m| {
-            m["members"].as_array_mut().unwrap().push(json!({ "value": "6c5bb468-14b2-4183-baf2-06d523e03bd3", "display": "Jim" }));
+            m["members"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({ "value": "6c5bb468-14b2-4183-baf2-06d523e03bd3", "display": "Jim" }));
         })),
     );
     // RFC 7644 §3.5.2.2 example.
@@ -524,7 +651,11 @@ fn group_membership() {
         json!([{ "op": "add", "path": format!("{ENTERPRISE}:department"), "value": "x" }]),
         Err(ScimType::InvalidPath),
     );
-    check(&g, json!([{ "op": "add", "path": "userName", "value": "x" }]), Err(ScimType::InvalidPath));
+    check(
+        &g,
+        json!([{ "op": "add", "path": "userName", "value": "x" }]),
+        Err(ScimType::InvalidPath),
+    );
 }
 
 #[test]

@@ -23,16 +23,13 @@ const fn reference(
 
 /// The sub-attributes shared by the plural attributes of a User (§2.4):
 /// `value`, `display`, `type`, `primary`.
-const fn plural(
-    value: AttributeDef,
-    types: &'static [&'static str],
-    what: &'static str,
-) -> [AttributeDef; 4] {
-    let _ = what;
+const fn plural(value: AttributeDef, types: &'static [&'static str]) -> [AttributeDef; 4] {
     [
         value,
-        string("display", "A human-readable name, primarily used for display purposes.")
-            .mutability(Mutability::ReadWrite),
+        string(
+            "display",
+            "A human-readable name, primarily used for display purposes.",
+        ),
         string("type", "A label indicating the attribute's function.").canonical(types),
         boolean(
             "primary",
@@ -42,31 +39,30 @@ const fn plural(
 }
 
 const EMAIL_SUBS: [AttributeDef; 4] = plural(
-    string("value", "Email address for the User, canonicalized per RFC 5321."),
+    string(
+        "value",
+        "Email address for the User, canonicalized per RFC 5321.",
+    ),
     &["work", "home", "other"],
-    "emails",
 );
 const PHONE_SUBS: [AttributeDef; 4] = plural(
-    string("value", "Phone number of the User, canonicalized per RFC 3966."),
+    string(
+        "value",
+        "Phone number of the User, canonicalized per RFC 3966.",
+    ),
     &["work", "home", "mobile", "fax", "pager", "other"],
-    "phoneNumbers",
 );
 const IM_SUBS: [AttributeDef; 4] = plural(
     string("value", "Instant messaging address for the User."),
     &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"],
-    "ims",
 );
 const PHOTO_SUBS: [AttributeDef; 4] = plural(
     reference("value", &["external"], "URL of a photo of the User."),
     &["photo", "thumbnail"],
-    "photos",
 );
-const ENTITLEMENT_SUBS: [AttributeDef; 4] = plural(
-    string("value", "The value of an entitlement."),
-    &[],
-    "entitlements",
-);
-const ROLE_SUBS: [AttributeDef; 4] = plural(string("value", "The value of a role."), &[], "roles");
+const ENTITLEMENT_SUBS: [AttributeDef; 4] =
+    plural(string("value", "The value of an entitlement."), &[]);
+const ROLE_SUBS: [AttributeDef; 4] = plural(string("value", "The value of a role."), &[]);
 const CERT_SUBS: [AttributeDef; 4] = plural(
     attr(
         "value",
@@ -75,7 +71,6 @@ const CERT_SUBS: [AttributeDef; 4] = plural(
     )
     .case_exact(),
     &[],
-    "x509Certificates",
 );
 
 const NAME_SUBS: [AttributeDef; 6] = [
@@ -108,10 +103,12 @@ const ADDRESS_SUBS: [AttributeDef; 8] = [
     string("locality", "The city or locality component."),
     string("region", "The state or region component."),
     string("postalCode", "The zip code or postal code component."),
-    string("country", "The country name component (ISO 3166-1 alpha-2)."),
-    string("type", "A label indicating the attribute's function.").canonical(&[
-        "work", "home", "other",
-    ]),
+    string(
+        "country",
+        "The country name component (ISO 3166-1 alpha-2).",
+    ),
+    string("type", "A label indicating the attribute's function.")
+        .canonical(&["work", "home", "other"]),
     boolean(
         "primary",
         "A Boolean value indicating the 'primary' or preferred address.",
@@ -264,14 +261,21 @@ const MEMBER_SUBS: [AttributeDef; 4] = [
 /// `displayName` is required per §4.2 ("REQUIRED").
 pub(super) const GROUP: [AttributeDef; 2] = [
     string("displayName", "A human-readable name for the Group.").required(),
-    attr("members", AttrType::Complex, "A list of members of the Group.")
-        .multi_valued()
-        .sub_attributes(&MEMBER_SUBS),
+    attr(
+        "members",
+        AttrType::Complex,
+        "A list of members of the Group.",
+    )
+    .multi_valued()
+    .sub_attributes(&MEMBER_SUBS),
 ];
 
 const MANAGER_SUBS: [AttributeDef; 3] = [
-    string("value", "The id of the SCIM resource representing the User's manager.")
-        .case_exact(),
+    string(
+        "value",
+        "The id of the SCIM resource representing the User's manager.",
+    )
+    .case_exact(),
     reference(
         "$ref",
         &["User"],
@@ -301,9 +305,12 @@ pub(super) const ENTERPRISE_USER: [AttributeDef; 6] = [
 ];
 
 const META_SUBS: [AttributeDef; 5] = [
-    string("resourceType", "The name of the resource type of the resource.")
-        .case_exact()
-        .mutability(Mutability::ReadOnly),
+    string(
+        "resourceType",
+        "The name of the resource type of the resource.",
+    )
+    .case_exact()
+    .mutability(Mutability::ReadOnly),
     attr(
         "created",
         AttrType::DateTime,
@@ -316,9 +323,13 @@ const META_SUBS: [AttributeDef; 5] = [
         "The most recent date and time the resource was modified.",
     )
     .mutability(Mutability::ReadOnly),
-    reference("location", &["uri"], "The URI of the resource being returned.")
-        .case_exact()
-        .mutability(Mutability::ReadOnly),
+    reference(
+        "location",
+        &["uri"],
+        "The URI of the resource being returned.",
+    )
+    .case_exact()
+    .mutability(Mutability::ReadOnly),
     string("version", "The version (entity tag) of the resource.")
         .case_exact()
         .mutability(Mutability::ReadOnly),
@@ -326,11 +337,14 @@ const META_SUBS: [AttributeDef; 5] = [
 
 /// RFC 7643 §3.1: the attributes every resource has, which no schema lists.
 pub(super) const COMMON: [AttributeDef; 3] = [
-    string("id", "A unique identifier for the resource, assigned by the service provider.")
-        .case_exact()
-        .mutability(Mutability::ReadOnly)
-        .returned(Returned::Always)
-        .uniqueness(Uniqueness::Server),
+    string(
+        "id",
+        "A unique identifier for the resource, assigned by the service provider.",
+    )
+    .case_exact()
+    .mutability(Mutability::ReadOnly)
+    .returned(Returned::Always)
+    .uniqueness(Uniqueness::Server),
     string(
         "externalId",
         "An identifier for the resource as defined by the provisioning client.",
