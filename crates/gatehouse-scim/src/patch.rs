@@ -1,6 +1,7 @@
 //! PATCH requests (RFC 7644 §3.5.2): parsing the `PatchOp` message and
 //! applying its operations to a resource held as JSON ([`apply`], in
-//! `patch/apply.rs`, §3.5.2.1–§3.5.2.3).
+//! `patch/apply.rs`, §3.5.2.1–§3.5.2.3; what a path names and whether it
+//! may change is `patch/target.rs`).
 //!
 //! Parsing accepts what real provisioning clients send:
 //!
@@ -15,6 +16,7 @@
 //! schema says what type the target attribute has.
 
 mod apply;
+mod target;
 
 use serde_json::Value;
 
