@@ -213,4 +213,19 @@ mod tests {
             Err(Some(crate::error::ScimType::InvalidPath))
         );
     }
+
+    proptest::proptest! {
+        /// What parses renders back to itself; nothing panics.
+        #[test]
+        fn token_soup_round_trips(tokens in proptest::collection::vec(proptest::sample::select(vec![
+            "emails", "members", "name", ".", "value", "givenName", "[", "]", " ", "type", "eq",
+            "\"work\"", "and", "or", "not", "(", ")", "pr", "urn:ietf:params:scim:schemas:core:2.0:User:",
+            "1", "true",
+        ]), 0..16)) {
+            let input = tokens.concat();
+            if let Ok(path) = PatchPath::parse(&input) {
+                proptest::prop_assert_eq!(PatchPath::parse(&path.to_string()), Ok(path));
+            }
+        }
+    }
 }

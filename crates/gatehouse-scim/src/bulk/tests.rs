@@ -322,3 +322,40 @@ fn bulk_response_rendering() {
         })
     );
 }
+
+proptest::proptest! {
+    /// Random bytes never panic the bulk parser.
+    #[test]
+    fn parsing_random_bytes_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+        let _ = BulkRequest::parse(&bytes, &LIMITS);
+    }
+
+    /// Whatever references a request holds, every operation is either
+    /// planned once or failed once.
+    #[test]
+    fn plan_covers_every_operation(refs in proptest::collection::vec(proptest::collection::vec(0usize..8, 0..3), 1..8)) {
+        let operations: Vec<Value> = refs
+            .iter()
+            .enumerate()
+            .map(|(i, refs)| json!({
+                "method": "POST",
+                "path": "/Groups",
+                "bulkId": format!("b{i}"),
+                "data": { "members": refs.iter().map(|r| json!({ "value": format!("bulkId:b{r}") })).collect::<Vec<_>>() }
+            }))
+            .collect();
+        let parsed = parse(&request(Value::Array(operations))).unwrap();
+        let plan = parsed.plan();
+        let mut seen: Vec<usize> = plan.order.iter().copied().chain(plan.failed.iter().map(|(i, _)| *i)).collect();
+        seen.sort_unstable();
+        proptest::prop_assert_eq!(seen, (0..refs.len()).collect::<Vec<_>>());
+        // Each planned operation comes after the operations it references.
+        for (position, index) in plan.order.iter().enumerate() {
+            for r in &refs[*index] {
+                if let Some(at) = plan.order.iter().position(|i| i == r) {
+                    proptest::prop_assert!(at < position);
+                }
+            }
+        }
+    }
+}

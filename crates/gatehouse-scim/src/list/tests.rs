@@ -353,3 +353,17 @@ fn projection() {
         }),
     );
 }
+
+proptest::proptest! {
+    /// Arbitrary parameter values never panic, and paging stays in range.
+    #[test]
+    fn query_parsing_never_panics(
+        values in proptest::collection::vec(".{0,30}", 7),
+    ) {
+        let names = ["filter", "sortBy", "sortOrder", "startIndex", "count", "attributes", "excludedAttributes"];
+        let pairs: Vec<(&str, &str)> = names.iter().copied().zip(values.iter().map(String::as_str)).collect();
+        if let Ok(q) = ListQuery::from_query(pairs, &LIMITS) {
+            proptest::prop_assert!(q.start_index >= 1 && q.count <= LIMITS.max_count);
+        }
+    }
+}

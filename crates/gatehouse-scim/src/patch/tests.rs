@@ -664,3 +664,81 @@ fn apply_rejects_a_non_object_resource() {
     let error = apply(&mut resource, &[]).unwrap_err();
     assert_eq!(error.scim_type, Some(ScimType::InvalidSyntax));
 }
+
+fn operation() -> impl proptest::strategy::Strategy<Value = PatchOperation> {
+    use proptest::prelude::*;
+    let paths = prop::sample::select(vec![
+        "",
+        "title",
+        "active",
+        "name",
+        "name.givenName",
+        "emails",
+        "emails.value",
+        "emails[type eq \"work\"]",
+        "emails[type eq \"work\"].value",
+        "emails[type eq \"other\" and primary eq true].primary",
+        "emails[value co \"@\" or not (type pr)]",
+        "phoneNumbers[type eq \"work\"].value",
+        "addresses[type eq \"home\"]",
+        "id",
+        "meta.created",
+        "groups",
+        "userName",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+        "urn:ietf:params:scim:schemas:extension:gatehouse:2.0:User:x",
+        "urn:ietf:params:scim:schemas:core:2.0:User:nickName",
+        "members[value eq \"a\"]",
+    ]);
+    let values = prop::sample::select(vec![
+        json!(null),
+        json!("x"),
+        json!("True"),
+        json!(false),
+        json!(7),
+        json!([]),
+        json!({}),
+        json!({ "value": "a@example.com", "type": "work", "primary": "true" }),
+        json!([{ "value": "b@example.com" }, "loose"]),
+        json!({ "givenName": "B", "name.familyName": "J", "active": "False" }),
+        json!({ "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "department": "D" } }),
+        json!({ "id": "2819c223-7f76-453a-919d-413861904646" }),
+    ]);
+    (
+        prop::sample::select(vec![PatchOp::Add, PatchOp::Replace, PatchOp::Remove]),
+        paths,
+        prop::option::of(values),
+    )
+        .prop_map(|(op, path, value)| PatchOperation {
+            op,
+            path: if path.is_empty() {
+                None
+            } else {
+                crate::path::PatchPath::parse(path).ok()
+            },
+            value,
+        })
+}
+
+proptest::proptest! {
+    /// Any sequence of operations, valid or not, applies or fails without
+    /// panicking, and a failure leaves the resource as it was.
+    #[test]
+    fn apply_never_panics_and_is_all_or_nothing(
+        operations in proptest::collection::vec(operation(), 1..6),
+        on_group in proptest::bool::ANY,
+    ) {
+        let resource = if on_group { group() } else { user() };
+        let mut patched = resource.clone();
+        if apply(&mut patched, &operations).is_err() {
+            proptest::prop_assert_eq!(patched, resource);
+        }
+    }
+
+    /// Arbitrary JSON-ish bodies never panic the request parser.
+    #[test]
+    fn request_parsing_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+        let _ = PatchRequest::from_slice(&bytes);
+    }
+}
