@@ -81,7 +81,7 @@ impl BulkRequest {
     /// example has none).
     pub fn parse(body: &[u8], limits: &BulkLimits) -> Result<Self, ScimError> {
         if body.len() > limits.max_payload_size {
-            return Err(ScimError::status(
+            return Err(ScimError::with_status(
                 413,
                 format!(
                     "The size of the bulk operation exceeds the maxPayloadSize ({}).",
@@ -110,7 +110,7 @@ impl BulkRequest {
             .and_then(Value::as_array)
             .ok_or_else(|| ScimError::invalid_syntax("\"Operations\" must be an array"))?;
         if operations.len() > limits.max_operations {
-            return Err(ScimError::status(
+            return Err(ScimError::with_status(
                 413,
                 format!(
                     "The number of operations exceeds the maxOperations ({}).",
@@ -200,7 +200,7 @@ impl BulkRequest {
             dropped.insert(index);
             failed.push((
                 index,
-                ScimError::status(
+                ScimError::with_status(
                     409,
                     "the operation's bulkId references are circular and could not be resolved",
                 ),
@@ -306,7 +306,7 @@ impl BulkOperation {
             match s.strip_prefix(BULK_ID_PREFIX) {
                 None => Ok(None),
                 Some(id) => created.get(id).cloned().map(Some).ok_or_else(|| {
-                    ScimError::status(
+                    ScimError::with_status(
                         409,
                         "a referenced bulkId did not create a resource and cannot be resolved",
                     )

@@ -99,7 +99,7 @@ impl ScimError {
     }
 
     /// An error with only a status (404, 409, 412, 413, 500, 501, ...).
-    pub fn status(status: u16, detail: impl Into<String>) -> Self {
+    pub fn with_status(status: u16, detail: impl Into<String>) -> Self {
         Self {
             status,
             scim_type: None,
@@ -177,7 +177,7 @@ mod tests {
             }),
         );
         check(
-            ScimError::status(404, "Resource 2819c223 not found"),
+            ScimError::with_status(404, "Resource 2819c223 not found"),
             json!({
                 "schemas": [ERROR_SCHEMA],
                 "status": "404",

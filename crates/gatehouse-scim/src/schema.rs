@@ -466,6 +466,9 @@ pub fn schemas(custom: &[CustomAttribute], base_url: &str) -> Vec<Value> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceProviderConfig {
     pub documentation_uri: Option<String>,
+    /// Whether `password` may be set through PUT and PATCH (RFC 7643 §5
+    /// `changePassword`).
+    pub change_password: bool,
     pub bulk_max_operations: usize,
     pub bulk_max_payload_size: usize,
     pub filter_max_results: usize,
@@ -475,6 +478,7 @@ impl Default for ServiceProviderConfig {
     fn default() -> Self {
         Self {
             documentation_uri: None,
+            change_password: true,
             bulk_max_operations: 1000,
             bulk_max_payload_size: 1_048_576,
             filter_max_results: 200,
@@ -484,8 +488,7 @@ impl Default for ServiceProviderConfig {
 
 impl ServiceProviderConfig {
     /// The `/ServiceProviderConfig` document (RFC 7643 §5): PATCH, bulk,
-    /// filter, sort and ETags supported, password change not (passwords are
-    /// set through PUT/PATCH of `password`, not a change-password flow),
+    /// filter, sort and ETags supported, password change as configured,
     /// OAuth bearer tokens (RFC 6750) as the authentication scheme.
     pub fn to_json(&self, base_url: &str) -> Value {
         let mut doc = json!({
@@ -497,7 +500,7 @@ impl ServiceProviderConfig {
                 "maxPayloadSize": self.bulk_max_payload_size,
             },
             "filter": { "supported": true, "maxResults": self.filter_max_results },
-            "changePassword": { "supported": false },
+            "changePassword": { "supported": self.change_password },
             "sort": { "supported": true },
             "etag": { "supported": true },
             "authenticationSchemes": [{

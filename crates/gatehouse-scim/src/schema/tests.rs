@@ -284,6 +284,7 @@ fn custom_extension() {
 fn service_provider_config_follows_the_limits() {
     let config = ServiceProviderConfig {
         documentation_uri: Some("https://docs.example.com/scim".into()),
+        change_password: false,
         bulk_max_operations: 50,
         bulk_max_payload_size: 2048,
         filter_max_results: 25,
@@ -298,6 +299,7 @@ fn service_provider_config_follows_the_limits() {
         json!({ "supported": true, "maxResults": 25 })
     );
     assert_eq!(config["documentationUri"], "https://docs.example.com/scim");
+    assert_eq!(config["changePassword"], json!({ "supported": false }));
     assert_eq!(
         config["authenticationSchemes"][0]["type"],
         "oauthbearertoken"
