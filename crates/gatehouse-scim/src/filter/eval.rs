@@ -10,9 +10,11 @@
 //!   (`emails co "example.com"`).
 //! - `ne` is the negation of `eq`, so an absent attribute is "not equal";
 //!   `eq null` holds when the attribute is absent, `ne null` when present.
-//! - `gt`/`ge`/`lt`/`le` order strings (dateTimes in the same RFC 3339 form
-//!   order correctly as strings) and numbers; on booleans and across types
-//!   they never match; `co`/`sw`/`ew` apply to strings only.
+//! - `gt`/`ge`/`lt`/`le` order strings and numbers; `dateTime` attributes
+//!   (`meta.lastModified`) compare as instants when both sides are RFC 3339,
+//!   so offsets and fractions of a second do not mislead a string order. On
+//!   booleans and across types they never match; `co`/`sw`/`ew` apply to
+//!   strings only.
 //!
 //! The SQL translation in the store must give the same answers; this is the
 //! reference it is tested against.
@@ -20,7 +22,7 @@
 use serde_json::Value;
 
 use super::{AttrPath, CompValue, CompareOp, Filter};
-use crate::schema::{self, AttributeDef, Container, ResourceKind};
+use crate::schema::{self, AttrType, AttributeDef, Container, ResourceKind};
 
 /// True when `resource` (a User or Group, told apart by `schemas`) matches.
 pub fn matches(filter: &Filter, resource: &Value) -> bool {
@@ -49,6 +51,7 @@ enum Scope {
 struct Leaf<'v> {
     value: &'v Value,
     case_exact: bool,
+    date_time: bool,
 }
 
 /// Looks `name` up in a JSON object, ignoring case.
@@ -90,16 +93,24 @@ fn leaves<'v>(path: &AttrPath, object: &'v Value, scope: &Scope, compare: bool) 
             (None, None) if compare && item.is_object() => (Some("value"), None),
             (None, def) => (None, def),
         };
-        let case_exact = sub_def.or(def).is_some_and(|d| d.case_exact);
+        let leaf_def = sub_def.or(def);
+        let case_exact = leaf_def.is_some_and(|d| d.case_exact);
+        let date_time = leaf_def.is_some_and(|d| d.ty == AttrType::DateTime);
         let target = match name {
             Some(name) => get_ci(item, name),
             None => Some(item),
         };
         match target {
-            Some(Value::Array(values)) => {
-                out.extend(values.iter().map(|value| Leaf { value, case_exact }))
-            }
-            Some(value) => out.push(Leaf { value, case_exact }),
+            Some(Value::Array(values)) => out.extend(values.iter().map(|value| Leaf {
+                value,
+                case_exact,
+                date_time,
+            })),
+            Some(value) => out.push(Leaf {
+                value,
+                case_exact,
+                date_time,
+            }),
             None => {}
         }
     }
@@ -197,7 +208,26 @@ pub(crate) fn compare_strings(
 
 fn compare(leaf: &Leaf<'_>, op: CompareOp, expected: &CompValue) -> bool {
     match (leaf.value, expected) {
-        (Value::String(a), CompValue::String(e)) => compare_strings(a, op, e, leaf.case_exact),
+        (Value::String(a), CompValue::String(e)) => {
+            // dateTime (RFC 7643 §2.3.5) orders and equals as instants when
+            // both sides are RFC 3339 (offsets and fractions may differ).
+            let instants = match (leaf.date_time, op) {
+                (true, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) | (false, _) => None,
+                (true, _) => instant(a).zip(instant(e)),
+            };
+            match instants {
+                Some((a, e)) => match op {
+                    CompareOp::Eq => a == e,
+                    CompareOp::Ne => a != e,
+                    CompareOp::Gt => a > e,
+                    CompareOp::Ge => a >= e,
+                    CompareOp::Lt => a < e,
+                    CompareOp::Le => a <= e,
+                    CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
+                },
+                None => compare_strings(a, op, e, leaf.case_exact),
+            }
+        }
         (Value::Number(a), CompValue::Number(e)) => {
             let (Some(a), Some(e)) = (a.as_f64(), e.as_f64()) else {
                 return false;
@@ -225,4 +255,64 @@ fn compare(leaf: &Leaf<'_>, op: CompareOp, expected: &CompValue) -> bool {
         },
         _ => false,
     }
+}
+
+/// An RFC 3339 date-time (`2011-05-13T04:42:34Z`, `...34.5+02:00`) as
+/// (seconds since the epoch, nanoseconds); `None` when it is not one.
+pub(crate) fn instant(text: &str) -> Option<(i64, u32)> {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(range)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    let sep = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
+    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos: u32 = 0;
+    if sep(i, b".") {
+        let start = i + 1;
+        let mut end = start;
+        while b.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+        if end == start {
+            return None;
+        }
+        let fraction = std::str::from_utf8(b.get(start..end.min(start + 9))?).ok()?;
+        nanos = format!("{fraction:0<9}").parse().ok()?;
+        i = end;
+    }
+    let offset = match b.get(i..)? {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] if rest.len() == 5 && rest.get(2) == Some(&b':') => {
+            let minutes = digits(i + 1..i + 3)? * 60 + digits(i + 4..i + 6)?;
+            if *sign == b'+' { minutes } else { -minutes }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (H. Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60;
+    Some((seconds, nanos))
 }

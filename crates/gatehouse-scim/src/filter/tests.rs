@@ -632,3 +632,55 @@ proptest! {
         let _ = matches(&filter, &bjensen());
     }
 }
+
+#[test]
+fn date_times_compare_as_instants() {
+    use super::eval::instant;
+    assert_eq!(instant("1970-01-01T00:00:00Z"), Some((0, 0)));
+    assert_eq!(instant("2011-05-13T04:42:34Z"), Some((1_305_261_754, 0)));
+    assert_eq!(
+        instant("2011-05-13T06:42:34.5+02:00"),
+        Some((1_305_261_754, 500_000_000))
+    );
+    assert_eq!(
+        instant("2000-02-29T23:59:59.123456789123-00:30"),
+        Some((951_868_799 + 1800, 123_456_789))
+    );
+    for bad in [
+        "",
+        "2011-05-13",
+        "2011-05-13T04:42Z",
+        "2011-13-13T04:42:34Z",
+        "2011-05-13T04:42:34",
+        "2011-05-13T04:42:34.Z",
+        "2011-05-13T04:42:34+0200",
+        "٢٠١١-05-13T04:42:34Z",
+    ] {
+        assert_eq!(instant(bad), None, "{bad}");
+    }
+    let user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "meta": { "lastModified": "2011-05-13T04:42:34.250Z" },
+        "title": "2011-05-13T04:42:34.250Z"
+    });
+    let cases = [
+        // As strings ".250Z" sorts before "Z"; as instants it is later.
+        (r#"meta.lastModified gt "2011-05-13T04:42:34Z""#, true),
+        (
+            r#"meta.lastModified eq "2011-05-13T06:42:34.25+02:00""#,
+            true,
+        ),
+        (r#"meta.lastModified lt "2011-05-13T04:42:35Z""#, true),
+        (r#"meta.lastModified sw "2011-05-13""#, true),
+        (r#"meta.lastModified gt "not a date""#, false),
+        // A string attribute stays a string.
+        (r#"title gt "2011-05-13T04:42:34Z""#, false),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(
+            matches(&parse(filter).unwrap(), &user),
+            expected,
+            "{filter}"
+        );
+    }
+}
