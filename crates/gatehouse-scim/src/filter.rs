@@ -1,6 +1,6 @@
 //! SCIM filters (RFC 7644 §3.4.2.2): the typed AST, the parser of the
 //! Figure 1 grammar, the canonical rendering, and evaluation on a JSON
-//! resource ([`matches`], in `filter/eval.rs`).
+//! resource ([`matches()`], in `filter/eval.rs`).
 //!
 //! The grammar, as parsed here:
 //!
@@ -38,8 +38,8 @@ use winnow::Parser as _;
 use winnow::ascii::Caseless;
 use winnow::token::{literal, take_while};
 
-pub use eval::matches;
 pub(crate) use eval::matches_element;
+pub use eval::{instant, matches};
 
 use crate::error::ScimError;
 

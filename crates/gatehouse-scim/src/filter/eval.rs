@@ -259,7 +259,7 @@ fn compare(leaf: &Leaf<'_>, op: CompareOp, expected: &CompValue) -> bool {
 
 /// An RFC 3339 date-time (`2011-05-13T04:42:34Z`, `...34.5+02:00`) as
 /// (seconds since the epoch, nanoseconds); `None` when it is not one.
-pub(crate) fn instant(text: &str) -> Option<(i64, u32)> {
+pub fn instant(text: &str) -> Option<(i64, u32)> {
     let b = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> Option<i64> {
         let part = b.get(range)?;
