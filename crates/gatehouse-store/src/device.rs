@@ -172,32 +172,43 @@ impl<DB: Engine> DeviceStore for SqlStore<DB> {
         if now >= code.expires_at {
             return Ok(DevicePoll::Expired);
         }
-        // Compare-and-set on the previous poll time, so two racing polls
-        // cannot both pass the interval check.
-        let too_soon = code
+        // Too soon after the last answered poll: the interval grows by 5 s
+        // (§3.5) and the poll is not counted, so a client that missed a
+        // `slow_down` catches up once it waits the grown interval.
+        if code
             .last_polled_at
-            .is_some_and(|last| now - last < code.interval_secs * 1000);
-        let interval = if too_soon {
-            code.interval_secs + SLOW_DOWN_SECS
-        } else {
-            code.interval_secs
-        };
+            .is_some_and(|last| now - last < code.interval_secs * 1000)
+        {
+            w.execute(
+                Stmt::new(
+                    "UPDATE device_codes SET interval_secs = interval_secs + $2 \
+                     WHERE device_code_hash = $1",
+                )
+                .text(device_code_hash.as_str())
+                .int(SLOW_DOWN_SECS),
+                "device code",
+            )
+            .await?;
+            w.commit().await?;
+            return Ok(DevicePoll::SlowDown);
+        }
+        // Compare-and-set on the previous poll time, so of two racing polls
+        // only one is answered.
         let polled = w
             .execute(
                 Stmt::new(
-                    "UPDATE device_codes SET last_polled_at = $2, interval_secs = $3 \
-                     WHERE device_code_hash = $1 AND status = $4 \
-                     AND COALESCE(last_polled_at, -1) = COALESCE($5, -1)",
+                    "UPDATE device_codes SET last_polled_at = $2 \
+                     WHERE device_code_hash = $1 AND status = $3 \
+                     AND COALESCE(last_polled_at, -1) = COALESCE($4, -1)",
                 )
                 .text(device_code_hash.as_str())
                 .int(now)
-                .int(interval)
                 .text(code.status.as_str())
                 .opt_int(code.last_polled_at),
                 "device code",
             )
             .await?;
-        if polled == 0 || too_soon {
+        if polled == 0 {
             w.commit().await?;
             return Ok(DevicePoll::SlowDown);
         }

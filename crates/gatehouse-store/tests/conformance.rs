@@ -102,6 +102,7 @@ conformance!(
     consent_is_replaced_and_jti_revocation_is_idempotent,
     purge_removes_only_what_expired,
     audit_batch_appends_every_event_in_one_go,
+    device_code_is_decided_once_and_spent_by_one_poll,
     signing_key_insert_unless_its_state_is_taken,
     signing_key_concurrent_first_starts_agree_on_one_key_per_state,
     signing_key_rotation_is_compare_and_set,

@@ -91,7 +91,8 @@ impl Browser {
                 let mut form = hidden_fields(&html);
                 form.push(("username".into(), username.into()));
                 form.push(("password".into(), password.into()));
-                response = self.post_form("/login", &form).await?;
+                let action = form_action(&html).unwrap_or_else(|| "/login".to_owned());
+                response = self.post_form(&action, &form).await?;
                 continue;
             }
             if status == StatusCode::OK && html.contains("name=\"consent\"") {
@@ -101,7 +102,8 @@ impl Browser {
                     Consent::Deny => "deny",
                 };
                 form.push(("consent".into(), answer.into()));
-                response = self.post_form("/consent", &form).await?;
+                let action = form_action(&html).unwrap_or_else(|| "/consent".to_owned());
+                response = self.post_form(&action, &form).await?;
                 continue;
             }
             return Ok(Landing::Page(status.as_u16(), html));
@@ -133,6 +135,15 @@ pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
         .filter(|tag| tag.contains("type=\"hidden\""))
         .filter_map(|tag| Some((attribute(tag, "name")?, attribute(tag, "value")?)))
         .collect()
+}
+
+/// The `action` of the page's first POST form.
+fn form_action(html: &str) -> Option<String> {
+    html.split("<form")
+        .skip(1)
+        .filter_map(|tag| tag.split('>').next())
+        .find(|tag| tag.contains("method=\"post\""))
+        .and_then(|tag| attribute(tag, "action"))
 }
 
 fn attribute(tag: &str, name: &str) -> Option<String> {

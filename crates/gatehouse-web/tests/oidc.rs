@@ -14,9 +14,7 @@ use common::rp::{
 use gatehouse_testkit::TestServer;
 use gatehouse_testkit::browser::{Browser, Consent, Landing};
 use openidconnect::core::CoreUserInfoClaims;
-use openidconnect::{
-    AccessTokenHash, AuthorizationCode, OAuth2TokenResponse, RefreshToken, TokenResponse,
-};
+use openidconnect::{AccessTokenHash, OAuth2TokenResponse, TokenResponse};
 use serde_json::{Value, json};
 
 async fn full_flow(server: &TestServer) {
@@ -139,7 +137,6 @@ struct Fixture {
     secret: String,
     code: String,
     verifier: String,
-    browser: Browser,
 }
 
 async fn fixture() -> Fixture {
@@ -156,7 +153,6 @@ async fn fixture() -> Fixture {
         secret,
         code,
         verifier: started.verifier.secret().clone(),
-        browser,
     }
 }
 
@@ -565,7 +561,6 @@ async fn forged_tokens_are_refused_at_userinfo() {
     );
     assert_eq!(userinfo_status(&f.server, &altered).await, 401);
     assert_eq!(userinfo_status(&f.server, real).await, 200);
-    let _ = &f.browser;
 }
 
 #[tokio::test]
@@ -630,6 +625,146 @@ async fn client_credentials_introspection_and_revocation() {
         .request_async(&http)
         .await;
     assert!(refused.is_err());
-    let _ = AuthorizationCode::new(String::new());
-    let _ = RefreshToken::new(String::new());
+}
+
+#[tokio::test]
+async fn device_flow_with_the_oauth2_crate() {
+    use oauth2::basic::BasicClient;
+    use oauth2::{
+        ClientId, ClientSecret, DeviceAuthorizationUrl, Scope, StandardDeviceAuthorizationResponse,
+        TokenResponse as _, TokenUrl,
+    };
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let (client_id, secret) = register(
+        &server,
+        json!({"grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+               "response_types": [], "redirect_uris": [], "scope": "openid email offline_access"}),
+    )
+    .await;
+    let client = BasicClient::new(ClientId::new(client_id.clone()))
+        .set_client_secret(ClientSecret::new(secret.clone()))
+        .set_token_uri(TokenUrl::new(server.url("/oauth2/token")).unwrap())
+        .set_device_authorization_url(
+            DeviceAuthorizationUrl::new(server.url("/oauth2/device_authorization")).unwrap(),
+        );
+    let details: StandardDeviceAuthorizationResponse = client
+        .exchange_device_code()
+        .add_scope(Scope::new("openid".into()))
+        .add_scope(Scope::new("email".into()))
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(details.verification_uri().as_str(), server.url("/device"));
+
+    // Polling before the user answers: pending, then slow_down when too fast.
+    let device_code = details.device_code().secret().clone();
+    let poll = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", device_code.as_str()),
+    ];
+    let (status, body) = token_request(&server, &client_id, &secret, &poll).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("authorization_pending"))
+    );
+    let (_, body) = token_request(&server, &client_id, &secret, &poll).await;
+    assert_eq!(body["error"], "slow_down");
+
+    // The user signs in on /device and allows it.
+    let browser = Browser::new(&server.url("")).unwrap();
+    let complete = details
+        .verification_uri_complete()
+        .unwrap()
+        .secret()
+        .clone();
+    match browser
+        .walk(&complete, Some(("ada", PASSWORD)), Consent::Allow)
+        .await
+        .unwrap()
+    {
+        Landing::Page(200, html) => assert!(html.contains("Device connected"), "{html}"),
+        other => panic!("{other:?}"),
+    }
+
+    // The crate polls (its sleeps move the fake clock) and gets the tokens.
+    let clock = server.clock.clone();
+    let sleep = move |d: std::time::Duration| {
+        clock.advance_secs(i64::try_from(d.as_secs()).unwrap() + 1);
+        std::future::ready(())
+    };
+    let tokens = client
+        .exchange_device_access_token(&details)
+        .request_async(&http, sleep, None)
+        .await
+        .unwrap();
+    assert!(tokens.refresh_token().is_some(), "the client may refresh");
+    assert_eq!(
+        userinfo_status(&server, tokens.access_token().secret()).await,
+        200
+    );
+
+    // The device code is spent: polling again gets nothing.
+    server.clock.advance_secs(60);
+    let (status, body) = token_request(&server, &client_id, &secret, &poll).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_revoked_in_the_admin_api() {
+    let server = TestServer::start().await;
+    let ada = user(&server, "ada").await;
+    let (client_id, secret) = register(&server, json!({})).await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let started = start(&rp, &["email"], &[]);
+    let code = sign_in(&browser, &started, "ada").await;
+    let tokens = exchange(&rp, &code, started.verifier).await;
+
+    let admin = server.admin();
+    let path = format!("/api/v1/users/{}/sessions", ada["id"].as_str().unwrap());
+    let list: Value = admin.get(&path).send().await.unwrap().json().await.unwrap();
+    let sessions = list["items"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{list}");
+    assert_eq!(sessions[0]["amr"], json!(["pwd"]));
+    let sid = sessions[0]["id"].as_str().unwrap();
+    // The ID token names the same session.
+    let payload = tokens.id_token().unwrap().to_string();
+    let claims: Value = {
+        use base64::Engine;
+        let part = payload.split('.').nth(1).unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(claims["sid"], sid);
+
+    let response = admin
+        .delete(&format!("/api/v1/sessions/{sid}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let response = admin
+        .delete(&format!("/api/v1/sessions/{sid}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let list: Value = admin.get(&path).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["items"], json!([]));
+    // The browser is signed out and the session's tokens stop working.
+    assert_eq!(
+        userinfo_status(&server, tokens.access_token().secret()).await,
+        401
+    );
+    let again = start(&rp, &["email"], &[("prompt", "none")]);
+    let pairs = callback(&browser.walk(&again.url, None, Consent::Deny).await.unwrap());
+    assert_eq!(param(&pairs, "error"), Some("login_required"));
 }

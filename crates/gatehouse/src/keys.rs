@@ -104,7 +104,9 @@ fn rotation_line(done: &RotatedKeys) -> String {
 }
 
 /// The background task calling [`gatehouse_core::services::Keys::maintain`]
-/// every [`MAINTENANCE_INTERVAL`]; failures are logged and retried at the next tick.
+/// and deleting expired sessions, codes and grants
+/// ([`gatehouse_core::services::OAuth::purge_expired`]) every
+/// [`MAINTENANCE_INTERVAL`]; failures are logged and retried at the next tick.
 pub struct Maintenance {
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
@@ -124,6 +126,11 @@ impl Maintenance {
                     _ = ticks.tick() => {
                         if let Err(e) = services.keys.maintain().await {
                             tracing::error!(error = %e, "signing key maintenance failed; retrying in a minute");
+                        }
+                        match services.oauth.purge_expired().await {
+                            Ok(0) => {}
+                            Ok(removed) => tracing::debug!(removed, "expired sessions and grants deleted"),
+                            Err(e) => tracing::error!(error = %e, "deleting expired grants failed; retrying in a minute"),
                         }
                     }
                 }

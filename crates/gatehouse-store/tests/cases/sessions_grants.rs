@@ -578,3 +578,141 @@ pub async fn audit_batch_appends_every_event_in_one_go(store: Arc<dyn Store>) {
     assert!(store.append_audit_batch(&again).await.is_err());
     assert_eq!(super::audit_count(&*store, "batch").await, 25);
 }
+
+pub async fn device_code_is_decided_once_and_spent_by_one_poll(store: Arc<dyn Store>) {
+    use gatehouse_core::model::{DeviceApproval, DeviceCode, DevicePoll, DeviceStatus};
+    let fx = Fx::new();
+    let (_, user, session, _) = signed_in(&*store, &fx).await;
+    let now = fx.now();
+    let code = DeviceCode {
+        device_code_hash: TokenHash::of("device"),
+        user_code: "BCDF-GHJK".into(),
+        client_id: "tv".into(),
+        scope: "openid".into(),
+        resources: Vec::new(),
+        status: DeviceStatus::Pending,
+        approval: None,
+        interval_secs: 5,
+        last_polled_at: None,
+        created_at: now,
+        expires_at: now + 600_000,
+    };
+    store.create_device_code(&code).await.unwrap();
+    assert_eq!(
+        store.find_device_code("BCDF-GHJK", now).await.unwrap(),
+        Some(code.clone())
+    );
+    assert_eq!(
+        store
+            .find_device_code("BCDF-GHJK", now + 600_000)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Pending, then too soon: slow_down grows the interval without counting the poll.
+    assert_eq!(
+        store
+            .poll_device_code(&code.device_code_hash, now)
+            .await
+            .unwrap(),
+        DevicePoll::Pending
+    );
+    assert_eq!(
+        store
+            .poll_device_code(&code.device_code_hash, now + 1000)
+            .await
+            .unwrap(),
+        DevicePoll::SlowDown
+    );
+    assert_eq!(
+        store
+            .find_device_code("BCDF-GHJK", now)
+            .await
+            .unwrap()
+            .unwrap()
+            .interval_secs,
+        10
+    );
+    assert_eq!(
+        store
+            .poll_device_code(&code.device_code_hash, now + 9_000)
+            .await
+            .unwrap(),
+        DevicePoll::SlowDown
+    );
+    assert_eq!(
+        store
+            .poll_device_code(&code.device_code_hash, now + 15_000)
+            .await
+            .unwrap(),
+        DevicePoll::Pending
+    );
+
+    let approval = DeviceApproval {
+        user_id: user,
+        session_id: session.id,
+        auth_time: session.auth_time,
+        amr: vec!["pwd".into()],
+        acr: None,
+    };
+    let at = now + 16_000;
+    assert!(
+        store
+            .decide_device_code(
+                "BCDF-GHJK",
+                Some(&approval),
+                at,
+                &fx.audit("device.approved", "d")
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .decide_device_code("BCDF-GHJK", None, at, &fx.audit("device.denied", "d"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(super::audit_count(&*store, "d").await, 1);
+
+    // Of several polls at once after the interval, exactly one gets the approval.
+    let polls = (0..4).map(|_| {
+        let store = store.clone();
+        let hash = code.device_code_hash.clone();
+        tokio::spawn(async move { store.poll_device_code(&hash, now + 60_000).await.unwrap() })
+    });
+    let mut approved = 0;
+    for poll in polls {
+        match poll.await.unwrap() {
+            DevicePoll::Approved(found) => {
+                approved += 1;
+                assert_eq!(found.approval.as_ref(), Some(&approval));
+            }
+            DevicePoll::SlowDown | DevicePoll::Consumed => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(approved, 1);
+    assert_eq!(
+        store
+            .poll_device_code(&code.device_code_hash, now + 120_000)
+            .await
+            .unwrap(),
+        DevicePoll::Consumed
+    );
+    assert_eq!(
+        store
+            .poll_device_code(&code.device_code_hash, now + 600_000)
+            .await
+            .unwrap(),
+        DevicePoll::Expired
+    );
+    assert_eq!(
+        store
+            .poll_device_code(&TokenHash::of("x"), now)
+            .await
+            .unwrap(),
+        DevicePoll::Expired
+    );
+}

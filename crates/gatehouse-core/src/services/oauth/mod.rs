@@ -123,6 +123,16 @@ impl OAuth {
         &self.settings
     }
 
+    /// Deletes expired sessions, pending requests, codes, device codes, refresh
+    /// tokens, grants and deny-list entries; run periodically by the server.
+    pub async fn purge_expired(&self) -> crate::error::Result<u64> {
+        Ok(self
+            .deps
+            .store
+            .purge_expired(self.deps.clock.now_millis())
+            .await?)
+    }
+
     fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
