@@ -768,3 +768,61 @@ async fn sessions_are_listed_and_revoked_in_the_admin_api() {
     let pairs = callback(&browser.walk(&again.url, None, Consent::Deny).await.unwrap());
     assert_eq!(param(&pairs, "error"), Some("login_required"));
 }
+
+#[tokio::test]
+async fn id_token_hint_max_age_and_prompt_login_are_honoured() {
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let (client_id, secret) = register(&server, json!({})).await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let started = start(&rp, &["email"], &[]);
+    let code = sign_in(&browser, &started, "ada").await;
+    let tokens = exchange(&rp, &code, started.verifier).await;
+    let hint = tokens.id_token().unwrap().to_string();
+
+    // The hint names the signed-in user: silent sign-in works.
+    let silent = start(
+        &rp,
+        &["email"],
+        &[("prompt", "none"), ("id_token_hint", &hint)],
+    );
+    let pairs = callback(
+        &browser
+            .walk(&silent.url, None, Consent::Deny)
+            .await
+            .unwrap(),
+    );
+    assert!(param(&pairs, "code").is_some(), "{pairs:?}");
+    // A hint that is not ours goes back as invalid_request.
+    let forged = start(
+        &rp,
+        &["email"],
+        &[("prompt", "none"), ("id_token_hint", "a.b.c")],
+    );
+    let pairs = callback(
+        &browser
+            .walk(&forged.url, None, Consent::Deny)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(param(&pairs, "error"), Some("invalid_request"));
+
+    // max_age: an hour later the session is too old for max_age=60.
+    server.clock.advance_secs(600);
+    let aged = start(&rp, &["email"], &[("prompt", "none"), ("max_age", "60")]);
+    let pairs = callback(&browser.walk(&aged.url, None, Consent::Deny).await.unwrap());
+    assert_eq!(param(&pairs, "error"), Some("login_required"));
+    // prompt=login asks for the password even with a live session.
+    let fresh = start(&rp, &["email"], &[("prompt", "login")]);
+    match browser
+        .walk(&fresh.url, None, Consent::Allow)
+        .await
+        .unwrap()
+    {
+        Landing::Page(200, html) => assert!(html.contains("name=\"password\""), "{html}"),
+        other => panic!("{other:?}"),
+    }
+    let code = sign_in(&browser, &fresh, "ada").await;
+    assert!(!code.is_empty());
+}

@@ -11,7 +11,6 @@
 //! parameters when sign-in or consent completes, on whichever node.
 
 use gatehouse_oauth::authorize::{AuthorizationRequest, ClientAndRedirect, Redirect, parse_rest};
-use gatehouse_oauth::jwt;
 use gatehouse_oauth::{ErrorCode, OAuthError};
 use serde_json::json;
 
@@ -261,7 +260,11 @@ impl OAuth {
         };
         let signed_in = match (&session, &user) {
             (Some(session), Some(user)) => {
-                self.session_satisfies(&working, session, user, now).await?
+                // Past redirect validation, errors go back to the client.
+                match self.session_satisfies(&working, session, user, now).await {
+                    Ok(satisfied) => satisfied,
+                    Err(error) => return Ok(self.refuse(&working.request, error)),
+                }
             }
             _ => false,
         };
@@ -378,16 +381,13 @@ impl OAuth {
             }
         }
         if let Some(hint) = &request.id_token_hint {
-            let keys = self.keys.verifier().await.map_err(server_error)?;
             // An expired ID token is still a fine hint (OIDC Core §3.1.2.1).
-            let subject =
-                jwt::verify_signature(hint.expose(), &keys, &gatehouse_oauth::jwk::Algorithm::ALL)
-                    .ok()
-                    .and_then(|(_, payload)| {
-                        serde_json::from_slice::<serde_json::Value>(&payload).ok()
-                    })
-                    .filter(|claims| claims["iss"] == self.issuer.as_str())
-                    .and_then(|claims| claims["sub"].as_str().map(str::to_owned));
+            let subject = self
+                .verify_ours(hint.expose())
+                .await?
+                .and_then(|(_, payload)| serde_json::from_slice::<serde_json::Value>(&payload).ok())
+                .filter(|claims| claims["iss"] == self.issuer.as_str())
+                .and_then(|claims| claims["sub"].as_str().map(str::to_owned));
             match subject {
                 Some(sub) if sub == self.subject(&working.client, user) => {}
                 Some(_) => return Ok(false),

@@ -7,10 +7,9 @@
 //! `post_logout_redirect_uri` is followed only when it is registered for the
 //! client the hint or `client_id` names (§3); otherwise an error page.
 
-use gatehouse_oauth::jwk::Algorithm;
 use gatehouse_oauth::params::{Params, Repeated};
 use gatehouse_oauth::redirect_uri::matches_post_logout;
-use gatehouse_oauth::{ErrorCode, OAuthError, jwt};
+use gatehouse_oauth::{ErrorCode, OAuthError};
 
 use super::{OAuth, server_error};
 use crate::model::{Client, SsoSession};
@@ -142,9 +141,7 @@ impl OAuth {
                 "id_token_hint is not an ID token issued here",
             )
         };
-        let keys = self.keys.verifier().await.map_err(server_error)?;
-        let (header, payload) =
-            jwt::verify_signature(token, &keys, &Algorithm::ALL).map_err(|_| invalid())?;
+        let (header, payload) = self.verify_ours(token).await?.ok_or_else(invalid)?;
         if header
             .typ
             .as_deref()

@@ -26,6 +26,7 @@ mod userinfo;
 use std::sync::Arc;
 
 use gatehouse_oauth::jwk::Algorithm;
+use gatehouse_oauth::jwt::{self, Header, JwtError};
 use gatehouse_oauth::{ErrorCode, OAuthError};
 
 pub use access::AccessToken;
@@ -133,9 +134,43 @@ impl OAuth {
             .await?)
     }
 
+    /// The header and payload of a token signed by this server's keys, or
+    /// `None`. A `kid` unknown here may be another node's fresh key: the keys
+    /// are reloaded (rate-limited) and the check repeated once.
+    async fn verify_ours(&self, token: &str) -> Result<Option<(Header, Vec<u8>)>, OAuthError> {
+        let keys = self.keys.verifier().await.map_err(server_error)?;
+        match jwt::verify_signature(token, &keys, &Algorithm::ALL) {
+            Ok(found) => Ok(Some(found)),
+            Err(JwtError::NoKey) => {
+                let Some(kid) = unverified_kid(token) else {
+                    return Ok(None);
+                };
+                let keys = self
+                    .keys
+                    .verifier_for_kid(&kid)
+                    .await
+                    .map_err(server_error)?;
+                Ok(jwt::verify_signature(token, &keys, &Algorithm::ALL).ok())
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
     fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
+}
+
+/// The `kid` a token's header claims, before any verification (only used to
+/// pick keys to reload; the signature check decides).
+fn unverified_kid(token: &str) -> Option<String> {
+    use base64::Engine;
+    let header = token.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value["kid"].as_str().map(str::to_owned)
 }
 
 /// A failure of the store or the keys, told to the client only as `server_error`.
