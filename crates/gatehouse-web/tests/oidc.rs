@@ -826,3 +826,76 @@ async fn id_token_hint_max_age_and_prompt_login_are_honoured() {
     let code = sign_in(&browser, &fresh, "ada").await;
     assert!(!code.is_empty());
 }
+
+#[tokio::test]
+async fn pairwise_subjects_differ_per_sector_but_agree_within_one() {
+    let server = TestServer::start().await;
+    let ada = user(&server, "ada").await;
+    let (client_id, secret) = register(&server, json!({"subject_type": "pairwise"})).await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let started = start(&rp, &["email"], &[]);
+    let code = sign_in(&browser, &started, "ada").await;
+    let tokens = exchange(&rp, &code, started.verifier).await;
+    let claims = tokens
+        .id_token()
+        .unwrap()
+        .claims(&rp.id_token_verifier(), &started.nonce)
+        .unwrap();
+    let sub = claims.subject().as_str().to_owned();
+    assert_ne!(
+        sub,
+        ada["id"].as_str().unwrap(),
+        "pairwise hides the user id"
+    );
+    let info: openidconnect::core::CoreUserInfoClaims = rp
+        .user_info(tokens.access_token().to_owned(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(info.subject().as_str(), sub);
+
+    // A public-subject client sees the user id.
+    let (public_id, public_secret) = register(&server, json!({"client_name": "Public"})).await;
+    let public = discover(&server, &public_id, &public_secret).await;
+    let started = start(&public, &["email"], &[]);
+    let code = sign_in(&browser, &started, "ada").await;
+    let tokens = exchange(&public, &code, started.verifier).await;
+    let claims = tokens
+        .id_token()
+        .unwrap()
+        .claims(&public.id_token_verifier(), &started.nonce)
+        .unwrap();
+    assert_eq!(claims.subject().as_str(), ada["id"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn form_post_response_mode_renders_a_self_submitting_form() {
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let (client_id, secret) = register(&server, json!({})).await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let started = start(&rp, &["email"], &[("response_mode", "form_post")]);
+    let html = match browser
+        .walk(&started.url, Some(("ada", PASSWORD)), Consent::Allow)
+        .await
+        .unwrap()
+    {
+        Landing::Page(200, html) => html,
+        other => panic!("{other:?}"),
+    };
+    // minijinja escapes `/` as `&#x2f;` inside the attribute; browsers decode it.
+    let decoded = html.replace("&#x2f;", "/");
+    assert!(
+        decoded.contains(&format!("action=\"{REDIRECT}\"")),
+        "{html}"
+    );
+    let fields = gatehouse_testkit::browser::hidden_fields(&html);
+    let code = fields.iter().find(|(n, _)| n == "code").unwrap().1.clone();
+    let state = fields.iter().find(|(n, _)| n == "state").unwrap().1.clone();
+    assert_eq!(&state, started.state.secret());
+    let tokens = exchange(&rp, &code, started.verifier).await;
+    assert!(tokens.id_token().is_some());
+}
