@@ -636,3 +636,106 @@ fn settings_key_rotation_days_must_be_a_number_of_days() -> Result<()> {
     );
     Ok(())
 }
+
+/// The provider from the binary: discovery names the public URL, a registered
+/// client signs a user in through the hosted pages and gets tokens that work
+/// at userinfo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_signs_a_user_in_to_a_registered_client() -> Result<()> {
+    use gatehouse_oauth::pkce::CodeChallenge;
+    use gatehouse_testkit::browser::{Browser, Consent, Landing};
+    let (_dir, data) = data_dir()?;
+    let mut cmd = serve(&data);
+    cmd.env("GATEHOUSE_BOOTSTRAP_TOKEN", BOOTSTRAP);
+    let server = Server::start(cmd)?;
+    let client = reqwest::Client::new();
+    let base = server.url.trim_end_matches('/').to_owned();
+
+    let discovery: serde_json::Value = client
+        .get(format!("{base}/.well-known/openid-configuration"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(discovery["issuer"] == base.as_str(), "{discovery}");
+    let token_endpoint = discovery["token_endpoint"]
+        .as_str()
+        .context("token_endpoint")?;
+
+    let created = client
+        .post(format!("{base}/api/v1/users"))
+        .bearer_auth(BOOTSTRAP)
+        .json(
+            &serde_json::json!({"username": "ada", "email": "ada@example.com",
+            "password": "correct-horse-battery-9"}),
+        )
+        .send()
+        .await?;
+    ensure!(created.status() == 201, "user: {}", created.text().await?);
+    let registered: serde_json::Value = client
+        .post(format!("{base}/oauth2/register"))
+        .bearer_auth(BOOTSTRAP)
+        .json(
+            &serde_json::json!({"redirect_uris": ["http://127.0.0.1:9/cb"],
+            "scope": "openid email", "client_name": "CLI test"}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = registered["client_id"].as_str().context("client_id")?;
+    let secret = registered["client_secret"]
+        .as_str()
+        .context("client_secret")?;
+
+    let verifier = "a-verifier-of-at-least-43-characters-0123456789";
+    let challenge = CodeChallenge::from_verifier(verifier);
+    let authorize = format!(
+        "{}?response_type=code&client_id={id}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20email&state=xyz&code_challenge={}&code_challenge_method=S256",
+        discovery["authorization_endpoint"]
+            .as_str()
+            .context("authorization_endpoint")?,
+        challenge.as_str()
+    );
+    let browser = Browser::new(&base)?;
+    let landing = browser
+        .walk(
+            &authorize,
+            Some(("ada", "correct-horse-battery-9")),
+            Consent::Allow,
+        )
+        .await?;
+    let Landing::Client(callback) = landing else {
+        bail!("stopped on a page: {landing:?}");
+    };
+    let url = url::Url::parse(&callback)?;
+    let code = url
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .context("code")?;
+    let tokens: serde_json::Value = client
+        .post(token_endpoint)
+        .basic_auth(id, Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(tokens["id_token"].is_string(), "{tokens}");
+    let info: serde_json::Value = client
+        .get(format!("{base}/oauth2/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().context("access_token")?)
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(info["email"] == "ada@example.com", "{info}");
+    assert_eq!(server.terminate()?.code(), Some(0));
+    Ok(())
+}
