@@ -13,18 +13,11 @@ use crate::AppState;
 use crate::csrf;
 use crate::extract::Ctx;
 use crate::login::expired_form;
-use crate::oauth::{FormPairs, QueryPairs, current_session, error_page, found, secure};
+use crate::oauth::{FormPairs, QueryPairs, current_session, error_page, found, param, secure};
 use crate::pages::Page;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/device", get(show).post(submit))
-}
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
 }
 
 /// `GET /device[?user_code=…]`.

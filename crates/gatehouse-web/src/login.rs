@@ -21,18 +21,11 @@ use crate::cookies::Cookie;
 use crate::csrf;
 use crate::extract::Ctx;
 use crate::oauth::authorize::step_response;
-use crate::oauth::{FormPairs, QueryPairs, error_page, secure};
+use crate::oauth::{FormPairs, QueryPairs, error_page, param, secure};
 use crate::pages::Page;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/login", get(show).post(submit))
-}
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
 }
 
 /// `GET /login[?request=…]`.

@@ -70,6 +70,15 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     }
 }
 
+/// The first value of a parameter, for the hosted pages' own forms (OAuth
+/// parameters go through `gatehouse_oauth::params`, which refuses repeats).
+pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
 /// Parameters from an `application/x-www-form-urlencoded` body (RFC 6749 §3.2).
 #[derive(Debug)]
 pub struct FormPairs(pub Vec<(String, String)>);
