@@ -92,7 +92,7 @@ impl<DB: Engine> LogoutDeliveryStore for SqlStore<DB> {
             .map(delivery_from)
             .collect::<StoreResult<Vec<_>>>()?;
         // RETURNING has no order: hand them out oldest first.
-        claimed.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+        claimed.sort_by_key(|d| (d.created_at, d.id));
         Ok(claimed)
     }
 

@@ -54,7 +54,7 @@ pub async fn logout_deliveries_enqueue_only_with_the_revocation(store: Arc<dyn S
             .revoke_session(
                 session.id,
                 now,
-                &[first.clone()],
+                std::slice::from_ref(&first),
                 &fx.audit("session.revoked", "r1")
             )
             .await
