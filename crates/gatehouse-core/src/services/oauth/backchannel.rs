@@ -53,7 +53,7 @@ pub trait LogoutSender: Send + Sync {
 }
 
 /// Builds and delivers back-channel logout notifications.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BackChannel {
     deps: Deps,
     keys: Arc<Keys>,
@@ -61,6 +61,16 @@ pub struct BackChannel {
     issuer: String,
     alg: Algorithm,
     pairwise_salt: String,
+}
+
+impl std::fmt::Debug for BackChannel {
+    /// Without the pairwise salt.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackChannel")
+            .field("issuer", &self.issuer)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BackChannel {
