@@ -83,6 +83,10 @@ id_type!(
     /// One authorization of a client by a user: the family of its codes and tokens.
     GrantId
 );
+id_type!(
+    /// A pending back-channel logout notification.
+    LogoutDeliveryId
+);
 
 impl OrgId {
     /// The organization that always exists; B2C deployments use only this one.

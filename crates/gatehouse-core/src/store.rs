@@ -15,12 +15,12 @@ use async_trait::async_trait;
 
 use crate::clock::Millis;
 use crate::error::StoreError;
-use crate::ids::{ApiTokenId, GrantId, GroupId, OrgId, SessionId, UserId};
+use crate::ids::{ApiTokenId, GrantId, GroupId, LogoutDeliveryId, OrgId, SessionId, UserId};
 use crate::model::{
     ApiToken, AuditEvent, AuditQuery, AuthorizationCode, Client, ClientQuery, CodeRedemption,
     Consent, DeviceApproval, DeviceCode, DevicePoll, Grant, Group, GroupQuery, KeyRotation,
-    Organization, Page, PendingAuthorization, RefreshRotation, RefreshToken, SsoSession, StoredKey,
-    TokenScope, User, UserQuery,
+    LogoutDelivery, Organization, Page, PendingAuthorization, RefreshRotation, RefreshToken,
+    SsoSession, StoredKey, TokenScope, User, UserQuery,
 };
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
@@ -191,12 +191,14 @@ pub trait SessionStore: Send + Sync {
     async fn touch_session(&self, id: SessionId, at: Millis) -> StoreResult<()>;
     /// A user's sessions that are neither revoked nor past `now`, newest first.
     async fn list_sessions(&self, user: UserId, now: Millis) -> StoreResult<Vec<SsoSession>>;
-    /// Revokes the session and every grant issued from it that is not `offline_access`;
+    /// Revokes the session and every grant issued from it that is not `offline_access`,
+    /// and enqueues `deliveries` (back-channel logout), in one transaction;
     /// `false` when absent or already revoked (then nothing is written).
     async fn revoke_session(
         &self,
         id: SessionId,
         at: Millis,
+        deliveries: &[LogoutDelivery],
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
     /// Clients the session signed in to, for single logout.
@@ -296,6 +298,38 @@ pub trait DeviceStore: Send + Sync {
     ) -> StoreResult<DevicePoll>;
 }
 
+/// The back-channel logout queue (filled by [`SessionStore::revoke_session`]).
+/// Several nodes may work it at once: a claim leases its rows, so no two
+/// nodes send the same notification concurrently.
+#[async_trait]
+pub trait LogoutDeliveryStore: Send + Sync {
+    /// In one transaction: up to `limit` deliveries due at `now` (oldest due
+    /// first), each moved to `next_attempt_at = lease_until` so that no other
+    /// claim takes it until the lease runs out.
+    async fn claim_logout_deliveries(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<LogoutDelivery>>;
+    /// The client took it: deletes it. `false` when absent.
+    async fn complete_logout_delivery(&self, id: LogoutDeliveryId) -> StoreResult<bool>;
+    /// Counts a failed attempt and schedules the next at `next_attempt_at`.
+    /// `false` when absent.
+    async fn retry_logout_delivery(
+        &self,
+        id: LogoutDeliveryId,
+        next_attempt_at: Millis,
+        error: &str,
+    ) -> StoreResult<bool>;
+    /// Gives up: deletes it with `audit`. `false` (and no audit) when absent.
+    async fn abandon_logout_delivery(
+        &self,
+        id: LogoutDeliveryId,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+}
+
 /// JWT signing keys. Every change is a compare-and-set on the key states, so
 /// several nodes sharing one database agree without any other coordination:
 /// at most one `active` and one `next` key per algorithm, ever.
@@ -338,6 +372,7 @@ pub trait Store:
     + SessionStore
     + GrantStore
     + DeviceStore
+    + LogoutDeliveryStore
     + SigningKeyStore
 {
 }
@@ -353,6 +388,7 @@ impl<T> Store for T where
         + SessionStore
         + GrantStore
         + DeviceStore
+        + LogoutDeliveryStore
         + SigningKeyStore
 {
 }

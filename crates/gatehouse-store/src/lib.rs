@@ -34,6 +34,7 @@ mod device;
 mod engine;
 mod grant;
 mod group;
+mod logout_delivery;
 mod meta;
 mod org;
 mod postgres;

@@ -2,16 +2,18 @@
 //!
 //! The cookie secret is kept only as its SHA-256 (`secret_hash`, unique).
 //! Revoking a session also revokes the grants issued from it, except
-//! `offline_access` grants, which are meant to outlive the browser session.
+//! `offline_access` grants, which are meant to outlive the browser session,
+//! and enqueues the session's back-channel logout notifications.
 
 use async_trait::async_trait;
 use gatehouse_core::clock::Millis;
 use gatehouse_core::ids::{SessionId, UserId};
-use gatehouse_core::model::{AuditEvent, SsoSession};
+use gatehouse_core::model::{AuditEvent, LogoutDelivery, SsoSession};
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::{SessionStore, StoreResult};
 
 use crate::engine::{Engine, Record, Stmt};
+use crate::logout_delivery::insert_delivery;
 use crate::store::{SqlStore, col, id_col, json_col, to_json};
 
 macro_rules! session_cols {
@@ -130,6 +132,7 @@ impl<DB: Engine> SessionStore for SqlStore<DB> {
         &self,
         id: SessionId,
         at: Millis,
+        deliveries: &[LogoutDelivery],
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
         let mut w = self.write().await?;
@@ -157,6 +160,9 @@ impl<DB: Engine> SessionStore for SqlStore<DB> {
             "session",
         )
         .await?;
+        for delivery in deliveries {
+            insert_delivery(&mut w, delivery).await?;
+        }
         w.audit(audit).await?;
         w.commit().await?;
         Ok(true)

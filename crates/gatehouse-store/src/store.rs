@@ -86,6 +86,16 @@ impl<DB: Engine> Writer<DB> {
             .map_err(|e| store_error(e, missing))
     }
 
+    pub(crate) async fn fetch_all(
+        &mut self,
+        stmt: Stmt,
+        missing: &'static str,
+    ) -> StoreResult<Vec<DB::Rec>> {
+        DB::fetch_all(&mut self.tx, stmt)
+            .await
+            .map_err(|e| store_error(e, missing))
+    }
+
     /// Whether a row matching `stmt` (a `SELECT 1 ... WHERE ...`) exists.
     pub(crate) async fn exists(&mut self, stmt: Stmt) -> StoreResult<bool> {
         Ok(DB::fetch_optional(&mut self.tx, stmt)

@@ -7,6 +7,8 @@
 //! `postgres::<case>`. Password hashes here are fake PHC strings: no hashing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "cases/logout_deliveries.rs"]
+mod logout_deliveries;
 #[path = "cases/sessions_grants.rs"]
 mod sessions_grants;
 mod signing_keys;
@@ -25,6 +27,7 @@ use gatehouse_core::password::StoredPassword;
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
 
+use logout_deliveries::*;
 use sessions_grants::*;
 use signing_keys::{
     signing_key_concurrent_first_starts_agree_on_one_key_per_state,
@@ -103,6 +106,9 @@ conformance!(
     purge_removes_only_what_expired,
     audit_batch_appends_every_event_in_one_go,
     device_code_is_decided_once_and_spent_by_one_poll,
+    logout_deliveries_enqueue_only_with_the_revocation,
+    logout_delivery_retry_complete_and_abandon,
+    logout_delivery_concurrent_claims_take_each_once,
     signing_key_insert_unless_its_state_is_taken,
     signing_key_concurrent_first_starts_agree_on_one_key_per_state,
     signing_key_rotation_is_compare_and_set,

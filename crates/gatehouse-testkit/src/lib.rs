@@ -25,6 +25,7 @@ use gatehouse_core::secret::Secret;
 use gatehouse_core::services::{
     DEFAULT_KEY_ROTATION_PERIOD, DEFAULT_RETIRED_KEY_RETENTION, Services, ServicesConfig,
 };
+use gatehouse_web::outbound::HttpLogoutSender;
 use gatehouse_web::{Cidr, WebConfig};
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
@@ -89,6 +90,7 @@ pub struct TestServer {
     pub services: Arc<Services>,
     addr: SocketAddr,
     client: reqwest::Client,
+    logout_sender: HttpLogoutSender,
     admin_token: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
@@ -193,11 +195,14 @@ impl TestServer {
             .no_proxy()
             .build()
             .context("building the HTTP client")?;
+        let logout_sender =
+            HttpLogoutSender::direct().context("building the back-channel logout client")?;
         Ok(Self {
             clock,
             services,
             addr,
             client,
+            logout_sender,
             admin_token: options.bootstrap_token,
             shutdown: Some(shutdown),
             task,
@@ -219,6 +224,21 @@ impl TestServer {
     /// A plain HTTP client (no credentials, no proxy).
     pub fn client(&self) -> &reqwest::Client {
         &self.client
+    }
+
+    /// Sends the back-channel logout notifications due at the fake clock's
+    /// time, as the server's background task does every few seconds; returns
+    /// how many the clients accepted. Panics on a storage failure.
+    pub async fn deliver_logouts(&self) -> usize {
+        match self
+            .services
+            .backchannel
+            .deliver_due(&self.logout_sender)
+            .await
+        {
+            Ok(delivered) => delivered,
+            Err(e) => panic!("back-channel logout delivery failed: {e}"),
+        }
     }
 
     /// The bootstrap admin token. Panics for a server started without one.

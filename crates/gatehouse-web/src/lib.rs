@@ -26,6 +26,7 @@ pub mod jwks;
 mod login;
 pub mod oauth;
 pub mod openapi;
+pub mod outbound;
 mod pages;
 pub mod problem;
 pub mod register;

@@ -8,6 +8,7 @@ mod database;
 mod keyfile;
 mod keys;
 mod logging;
+mod logout_delivery;
 mod report;
 mod serve;
 mod settings;

@@ -1,7 +1,8 @@
 //! `gatehouse serve`: wires settings, store, services and the web router, then
 //! serves HTTP or HTTPS until SIGTERM or SIGINT, letting in-flight requests
 //! finish for up to the shutdown timeout. Signing-key maintenance runs beside
-//! it every minute and stops with it.
+//! it every minute, back-channel logout delivery every few seconds; both stop
+//! with it.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -14,7 +15,7 @@ use axum::serve::{IncomingStream, Listener, ListenerExt};
 use tokio::net::TcpListener;
 
 use crate::settings::Settings;
-use crate::{keys, report, startup, tls};
+use crate::{keys, logout_delivery, report, startup, tls};
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let server = &settings.server;
@@ -72,6 +73,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(%bound, %public_url, tls = tls_config.is_some(), "listening");
 
     let timeout = server.shutdown_timeout;
+    let logouts = logout_delivery::LogoutDelivery::start(services.clone())
+        .context("starting back-channel logout delivery")?;
     let maintenance = keys::Maintenance::start(services.clone());
     let served = match tls_config {
         Some(config) => {
@@ -85,6 +88,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             serve(listener, app, &mut signals, timeout).await
         }
     };
+    logouts.stop().await;
     maintenance.stop().await;
     served
 }

@@ -5,6 +5,7 @@ mod audit;
 mod client;
 mod grant;
 mod group;
+mod logout_delivery;
 mod org;
 mod page;
 mod session;
@@ -19,6 +20,7 @@ pub use grant::{
     DeviceStatus, Grant, PendingAuthorization, RefreshRotation, RefreshToken,
 };
 pub use group::{Group, GroupQuery};
+pub use logout_delivery::LogoutDelivery;
 pub use org::Organization;
 pub use page::{Page, SortOrder};
 pub use session::SsoSession;

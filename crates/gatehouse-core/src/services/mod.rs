@@ -32,7 +32,7 @@ pub use groups::{Groups, NewGroup};
 pub use keys::{
     DEFAULT_KEY_ROTATION_PERIOD, DEFAULT_RETIRED_KEY_RETENTION, Keys, RELOAD_INTERVAL, RotatedKeys,
 };
-pub use oauth::{OAuth, OAuthSettings};
+pub use oauth::{BackChannel, LogoutSender, OAuth, OAuthSettings};
 pub use orgs::{NewOrg, Orgs};
 pub use password_login::PasswordLogin;
 pub use principal::{AdminPrincipal, RequestContext};
@@ -122,6 +122,8 @@ pub struct Services {
     pub setup: Setup,
     pub sessions: Sessions,
     pub oauth: OAuth,
+    /// Back-channel logout delivery ([`BackChannel::deliver_due`]).
+    pub backchannel: BackChannel,
     pub keys: Arc<Keys>,
     store: Arc<dyn Store>,
     master_key: MasterKey,
@@ -182,7 +184,14 @@ impl Services {
             config.retired_key_retention,
         ));
         keys.ensure().await?;
-        let sessions = Sessions::new(deps.clone(), config.sessions);
+        let backchannel = BackChannel::new(
+            deps.clone(),
+            keys.clone(),
+            config.public_url.clone(),
+            config.oauth.id_token_alg,
+            pairwise_salt.clone(),
+        );
+        let sessions = Sessions::new(deps.clone(), config.sessions, backchannel.clone());
         let oauth = OAuth::new(
             deps.clone(),
             oauth::OAuthParts {
@@ -210,6 +219,7 @@ impl Services {
             setup: Setup::new(deps.clone(), bootstrap.is_some()),
             sessions,
             oauth,
+            backchannel,
             keys,
             store,
             master_key,

@@ -5,6 +5,9 @@
 //! database leak yields no usable cookie. A session ends at its absolute
 //! lifetime or after an idle period; activity is recorded at most once a minute
 //! so that page loads do not each cost a write.
+//!
+//! Ending a session (logout or an administrator) enqueues its back-channel
+//! logout notifications in the same transaction ([`BackChannel`]).
 
 use crate::clock::Millis;
 use crate::error::{Error, Result};
@@ -13,6 +16,7 @@ use crate::model::{SsoSession, User};
 use crate::secret::{Secret, TokenHash};
 use crate::services::Deps;
 use crate::services::audit::Target;
+use crate::services::oauth::BackChannel;
 use crate::services::principal::{AdminPrincipal, RequestContext};
 
 /// How long sessions last.
@@ -40,11 +44,16 @@ const TOUCH_INTERVAL_MS: Millis = 60_000;
 pub struct Sessions {
     deps: Deps,
     settings: SessionSettings,
+    backchannel: BackChannel,
 }
 
 impl Sessions {
-    pub(crate) fn new(deps: Deps, settings: SessionSettings) -> Self {
-        Self { deps, settings }
+    pub(crate) fn new(deps: Deps, settings: SessionSettings, backchannel: BackChannel) -> Self {
+        Self {
+            deps,
+            settings,
+            backchannel,
+        }
     }
 
     pub fn settings(&self) -> SessionSettings {
@@ -117,9 +126,11 @@ impl Sessions {
             .filter(|s| s.is_active(now, self.idle_ms())))
     }
 
-    /// Ends a session (logout). `false` when it had already ended.
+    /// Ends a session (logout) and enqueues its back-channel logout
+    /// notifications. `false` when it had already ended.
     pub async fn end(&self, ctx: &RequestContext, session: &SsoSession) -> Result<bool> {
         let d = &self.deps;
+        let deliveries = self.backchannel.deliveries_for(session).await?;
         let audit = d.audit(
             &format!("user:{}", session.user_id),
             ctx,
@@ -128,7 +139,7 @@ impl Sessions {
             serde_json::json!({}),
         );
         Ok(d.store
-            .revoke_session(session.id, d.clock.now_millis(), &audit)
+            .revoke_session(session.id, d.clock.now_millis(), &deliveries, &audit)
             .await?)
     }
 
@@ -158,7 +169,8 @@ impl Sessions {
             .collect())
     }
 
-    /// Revokes a session by id, for the admin API.
+    /// Revokes a session by id, for the admin API, and enqueues its
+    /// back-channel logout notifications.
     pub async fn revoke(
         &self,
         principal: &AdminPrincipal,
@@ -172,6 +184,7 @@ impl Sessions {
             .await?
             .filter(|s| principal.can_access(s.org_id))
             .ok_or(Error::NotFound("session"))?;
+        let deliveries = self.backchannel.deliveries_for(&session).await?;
         let audit = d.audit(
             principal.actor(),
             ctx,
@@ -181,7 +194,7 @@ impl Sessions {
         );
         if !d
             .store
-            .revoke_session(id, d.clock.now_millis(), &audit)
+            .revoke_session(id, d.clock.now_millis(), &deliveries, &audit)
             .await?
         {
             return Err(Error::NotFound("session"));

@@ -15,7 +15,7 @@ use gatehouse_core::store::Store;
 use super::support::Fx;
 
 /// A user in a fresh org, with a session.
-async fn signed_in(store: &dyn Store, fx: &Fx) -> (OrgId, UserId, SsoSession, String) {
+pub(crate) async fn signed_in(store: &dyn Store, fx: &Fx) -> (OrgId, UserId, SsoSession, String) {
     let org = fx.seed_org(store, "acme").await;
     let user = fx.user(org, "ada", Some("ada@example.com"));
     store
@@ -90,7 +90,7 @@ fn refresh(grant: &Grant, secret: &str, now: Millis) -> RefreshToken {
     }
 }
 
-trait V7 {
+pub(crate) trait V7 {
     fn now_v7_from(millis: Millis) -> uuid::Uuid;
 }
 
@@ -156,13 +156,13 @@ pub async fn session_find_touch_list_and_revoke(store: Arc<dyn Store>) {
     );
     assert!(
         store
-            .revoke_session(session.id, now, &fx.audit("session.revoked", "rs"))
+            .revoke_session(session.id, now, &[], &fx.audit("session.revoked", "rs"))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .revoke_session(session.id, now, &fx.audit("session.revoked", "rs2"))
+            .revoke_session(session.id, now, &[], &fx.audit("session.revoked", "rs2"))
             .await
             .unwrap()
     );

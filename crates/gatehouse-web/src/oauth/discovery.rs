@@ -20,7 +20,7 @@ pub async fn authorization_server(State(state): State<AppState>) -> Response {
 /// What this build implements; a capability is advertised only once it works.
 pub fn capabilities() -> Capabilities {
     Capabilities {
-        backchannel_logout: false,
+        backchannel_logout: true,
         ..Capabilities::default()
     }
 }

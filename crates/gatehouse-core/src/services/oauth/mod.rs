@@ -12,9 +12,13 @@
 //! `typ: at+jwt`); a user's access token carries `jti = "<grant id>.<random>"`
 //! so revoking the grant (logout, code or refresh-token reuse) deactivates it
 //! at introspection and userinfo. Refresh tokens are opaque and stored hashed.
+//!
+//! Logout: RP-initiated (`logout`) ends the browser's session; back-channel
+//! logout (`backchannel`) tells the session's clients, server to server.
 
 mod access;
 mod authorize;
+mod backchannel;
 mod claims;
 mod device;
 mod introspect;
@@ -31,6 +35,9 @@ use gatehouse_oauth::{ErrorCode, OAuthError};
 
 pub use access::AccessToken;
 pub use authorize::{AuthorizeStep, ConsentScreen, LoginScreen};
+pub use backchannel::{
+    BackChannel, LOGOUT_EVENT, LOGOUT_TOKEN_TTL_SECS, LogoutSender, MAX_ATTEMPTS,
+};
 pub use device::{DeviceAuthorization, DeviceScreen, normalise_user_code};
 pub use introspect::Introspection;
 pub use logout::{LogoutRequest, LogoutStep};

@@ -556,17 +556,23 @@ impl OAuth {
     /// The `sub` a client sees for a user: the user id, or for pairwise
     /// clients a per-sector pseudonym (OIDC Core §8.1).
     pub(crate) fn subject(&self, client: &Client, user: &User) -> String {
-        match client.subject_type {
-            crate::model::SubjectType::Public => user.id.to_string(),
-            crate::model::SubjectType::Pairwise => {
-                let sector = client
-                    .sector_identifier
-                    .clone()
-                    .or_else(|| client.redirect_uris.first().and_then(|u| url_host(u)))
-                    .unwrap_or_else(|| client.client_id.clone());
-                let input = format!("{sector}\n{}\n{}", user.id, self.pairwise_salt);
-                TokenHash::of(&input).as_str().to_owned()
-            }
+        subject_for(client, user.id, &self.pairwise_salt)
+    }
+}
+
+/// [`OAuth::subject`] for a user id, with the instance's pairwise salt
+/// (shared with the back-channel logout tokens, which must name the same `sub`).
+pub(crate) fn subject_for(client: &Client, user: crate::ids::UserId, salt: &str) -> String {
+    match client.subject_type {
+        crate::model::SubjectType::Public => user.to_string(),
+        crate::model::SubjectType::Pairwise => {
+            let sector = client
+                .sector_identifier
+                .clone()
+                .or_else(|| client.redirect_uris.first().and_then(|u| url_host(u)))
+                .unwrap_or_else(|| client.client_id.clone());
+            let input = format!("{sector}\n{user}\n{salt}");
+            TokenHash::of(&input).as_str().to_owned()
         }
     }
 }
