@@ -72,7 +72,16 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn row(engine: &str, figure: &str, count: usize, elapsed: Duration, mut latencies: Vec<Duration>) {
+/// One table row; `threads` is how many cores the work could use (per-core
+/// figures divide by it).
+fn row(
+    engine: &str,
+    figure: &str,
+    threads: usize,
+    count: usize,
+    elapsed: Duration,
+    mut latencies: Vec<Duration>,
+) {
     latencies.sort();
     let pick = |q: f64| {
         latencies
@@ -83,7 +92,7 @@ fn row(engine: &str, figure: &str, count: usize, elapsed: Duration, mut latencie
     let rate = count as f64 / elapsed.as_secs_f64();
     println!(
         "| {engine} | {figure} | {rate:.0} | {:.0} | {:.2} ms | {:.2} ms |",
-        rate / cores() as f64,
+        rate / threads as f64,
         pick(0.50).as_secs_f64() * 1000.0,
         pick(0.99).as_secs_f64() * 1000.0,
     );
