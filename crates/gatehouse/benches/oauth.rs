@@ -113,6 +113,7 @@ fn raw_signing(alg: Algorithm) {
     row(
         "—",
         &format!("raw JWT signing, {}, 1 thread", alg.as_str()),
+        1,
         count,
         start.elapsed(),
         Vec::new(),
@@ -206,6 +207,7 @@ async fn run(engine: &str, url: &str, alg: Algorithm) -> anyhow::Result<()> {
     row(
         engine,
         &format!("client-credentials tokens, {label}"),
+        cores(),
         count,
         elapsed,
         lat,
@@ -254,6 +256,7 @@ async fn run(engine: &str, url: &str, alg: Algorithm) -> anyhow::Result<()> {
     row(
         engine,
         &format!("introspections, {label}"),
+        cores(),
         count,
         elapsed,
         lat,
@@ -340,6 +343,7 @@ async fn run(engine: &str, url: &str, alg: Algorithm) -> anyhow::Result<()> {
     row(
         engine,
         &format!("code flow completions (services), {label}"),
+        cores(),
         count,
         elapsed,
         lat,
