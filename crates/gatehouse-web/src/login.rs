@@ -15,6 +15,7 @@ use gatehouse_core::Error;
 use gatehouse_core::ids::OrgId;
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::RequestContext;
+use gatehouse_core::services::sessions::acr;
 
 use crate::AppState;
 use crate::cookies::Cookie;
@@ -140,7 +141,12 @@ pub async fn submit(
     let (session, cookie_secret) = match state
         .services
         .sessions
-        .start(&ctx, &user, vec!["pwd".to_owned()], None)
+        .start(
+            &ctx,
+            &user,
+            vec!["pwd".to_owned()],
+            Some(acr::SINGLE_FACTOR.to_owned()),
+        )
         .await
     {
         Ok(started) => started,

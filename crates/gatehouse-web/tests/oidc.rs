@@ -34,6 +34,16 @@ async fn full_flow(server: &TestServer) {
     assert_eq!(claims.email().map(|e| e.as_str()), Some("ada@example.com"));
     assert_eq!(claims.preferred_username().map(|u| u.as_str()), Some("ada"));
     assert!(claims.auth_time().is_some());
+    assert_eq!(
+        claims.auth_context_ref().map(|acr| acr.as_str()),
+        Some("1"),
+        "password sign-in is one factor"
+    );
+    assert!(
+        claims
+            .auth_method_refs()
+            .is_some_and(|amr| amr.iter().any(|m| m.as_str() == "pwd"))
+    );
     let at_hash = AccessTokenHash::from_token(
         tokens.access_token(),
         id_token.signing_alg().unwrap(),

@@ -19,6 +19,13 @@ use crate::services::audit::Target;
 use crate::services::oauth::BackChannel;
 use crate::services::principal::{AdminPrincipal, RequestContext};
 
+/// Authentication context class references (`acr`) a session can carry, as
+/// Keycloak numbers levels of assurance: `1` is one factor (a password).
+/// Multifactor sign-in will add `2`.
+pub mod acr {
+    pub const SINGLE_FACTOR: &str = "1";
+}
+
 /// How long sessions last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionSettings {

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::services::sessions::acr;
 use gatehouse_oauth::discovery::{Capabilities, ProviderMetadata};
 
 use crate::AppState;
@@ -21,6 +22,7 @@ pub async fn authorization_server(State(state): State<AppState>) -> Response {
 pub fn capabilities() -> Capabilities {
     Capabilities {
         backchannel_logout: true,
+        acr_values_supported: vec![acr::SINGLE_FACTOR.to_owned()],
         ..Capabilities::default()
     }
 }
