@@ -81,8 +81,8 @@ async fn wrong_token_is_401_invalid_token() {
     json(response, 200).await;
 }
 
-/// An org-scoped token sees nothing of another org: its users, groups and
-/// tokens answer 404 (not 403, which would confirm they exist) and lists are empty.
+/// An org-scoped token sees nothing of another org: its users, groups,
+/// clients and tokens answer 404 (not 403, which would confirm they exist) and lists are empty.
 #[tokio::test]
 async fn org_token_cannot_see_another_orgs_resources() {
     let server = TestServer::start().await;
@@ -95,6 +95,12 @@ async fn org_token_cannot_see_another_orgs_resources() {
         .await;
     let instance_token = admin
         .create("/api/v1/api-tokens", json!({"name": "ci"}))
+        .await;
+    admin
+        .create(
+            "/api/v1/clients",
+            json!({"client_id": "default-app", "grant_types": ["client_credentials"]}),
+        )
         .await;
 
     let token = admin.create_token("acme-automation", Some(&acme_id)).await;
@@ -124,6 +130,15 @@ async fn org_token_cannot_see_another_orgs_resources() {
         acme_admin
             .post("/api/v1/groups")
             .json(&json!({"name": "intruders", "org_id": DEFAULT_ORG})),
+        acme_admin.get("/api/v1/clients/default-app"),
+        acme_admin
+            .patch("/api/v1/clients/default-app")
+            .json(&json!({"client_name": "x"})),
+        acme_admin.delete("/api/v1/clients/default-app"),
+        acme_admin.post("/api/v1/clients/default-app/secret"),
+        acme_admin.post("/api/v1/clients").json(
+            &json!({"grant_types": ["client_credentials"], "org_id": DEFAULT_ORG}),
+        ),
     ];
     for request in requests {
         problem(request.send().await.unwrap(), 404).await;
