@@ -136,9 +136,9 @@ async fn org_token_cannot_see_another_orgs_resources() {
             .json(&json!({"client_name": "x"})),
         acme_admin.delete("/api/v1/clients/default-app"),
         acme_admin.post("/api/v1/clients/default-app/secret"),
-        acme_admin.post("/api/v1/clients").json(
-            &json!({"grant_types": ["client_credentials"], "org_id": DEFAULT_ORG}),
-        ),
+        acme_admin
+            .post("/api/v1/clients")
+            .json(&json!({"grant_types": ["client_credentials"], "org_id": DEFAULT_ORG})),
     ];
     for request in requests {
         problem(request.send().await.unwrap(), 404).await;
