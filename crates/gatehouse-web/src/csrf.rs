@@ -39,6 +39,36 @@ pub fn check(headers: &HeaderMap, secure: bool, public_url: &str, submitted: &st
     }
 }
 
+/// The pairs of a hosted-page form POST, once the body reads and the CSRF
+/// pair matches; otherwise the page to answer with.
+pub fn checked_form(
+    state: &crate::AppState,
+    headers: &HeaderMap,
+    form: Result<crate::oauth::FormPairs, crate::oauth::OAuthReply>,
+) -> Result<Vec<(String, String)>, Box<axum::response::Response>> {
+    use axum::response::IntoResponse;
+    let Ok(crate::oauth::FormPairs(pairs)) = form else {
+        return Err(Box::new(
+            crate::pages::Page::message(
+                axum::http::StatusCode::BAD_REQUEST,
+                "Bad request",
+                "The form could not be read.",
+            )
+            .into_response(),
+        ));
+    };
+    let submitted = crate::oauth::param(&pairs, "csrf").unwrap_or("");
+    if !check(
+        headers,
+        crate::oauth::secure(state),
+        &state.config.public_url,
+        submitted,
+    ) {
+        return Err(Box::new(crate::login::expired_form()));
+    }
+    Ok(pairs)
+}
+
 /// `origin` (scheme://host[:port]) is the origin of `public_url`.
 fn same_origin(origin: &str, public_url: &str) -> bool {
     let base = public_url.trim_end_matches('/');

@@ -12,7 +12,6 @@ use gatehouse_core::services::oauth::normalise_user_code;
 use crate::AppState;
 use crate::csrf;
 use crate::extract::Ctx;
-use crate::login::expired_form;
 use crate::oauth::{FormPairs, QueryPairs, current_session, error_page, found, param, secure};
 use crate::pages::Page;
 
@@ -76,22 +75,10 @@ pub async fn submit(
     headers: HeaderMap,
     form: Result<FormPairs, crate::oauth::OAuthReply>,
 ) -> Response {
-    let Ok(FormPairs(pairs)) = form else {
-        return Page::message(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "The form could not be read.",
-        )
-        .into_response();
+    let pairs = match csrf::checked_form(&state, &headers, form) {
+        Ok(pairs) => pairs,
+        Err(page) => return *page,
     };
-    if !csrf::check(
-        &headers,
-        secure(&state),
-        &state.config.public_url,
-        param(&pairs, "csrf").unwrap_or(""),
-    ) {
-        return expired_form();
-    }
     let allow = match param(&pairs, "consent") {
         Some("allow") => true,
         Some("deny") => false,

@@ -85,23 +85,11 @@ pub async fn submit(
     headers: HeaderMap,
     form: Result<FormPairs, crate::oauth::OAuthReply>,
 ) -> Response {
-    let Ok(FormPairs(pairs)) = form else {
-        return Page::message(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "The form could not be read.",
-        )
-        .into_response();
+    let pairs = match csrf::checked_form(&state, &headers, form) {
+        Ok(pairs) => pairs,
+        Err(page) => return *page,
     };
     let secure = secure(&state);
-    if !csrf::check(
-        &headers,
-        secure,
-        &state.config.public_url,
-        param(&pairs, "csrf").unwrap_or(""),
-    ) {
-        return expired_form();
-    }
     let target = Target::from_pairs(&pairs);
     let username = param(&pairs, "username").unwrap_or("").trim().to_owned();
     let password = Secret::new(param(&pairs, "password").unwrap_or(""));
