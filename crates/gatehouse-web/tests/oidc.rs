@@ -149,6 +149,29 @@ struct Fixture {
     verifier: String,
 }
 
+impl Fixture {
+    /// The code exchange the authorization request was made for.
+    fn exchange_form(&self) -> [(&str, &str); 4] {
+        [
+            ("grant_type", "authorization_code"),
+            ("code", self.code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", self.verifier.as_str()),
+        ]
+    }
+
+    /// Sends that exchange with the client's own credentials.
+    async fn exchange(&self) -> (u16, Value) {
+        token_request(
+            &self.server,
+            &self.client_id,
+            &self.secret,
+            &self.exchange_form(),
+        )
+        .await
+    }
+}
+
 async fn fixture() -> Fixture {
     let server = TestServer::start().await;
     user(&server, "ada").await;
@@ -169,12 +192,7 @@ async fn fixture() -> Fixture {
 #[tokio::test]
 async fn a_reused_code_is_refused_and_revokes_what_it_issued() {
     let f = fixture().await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", f.code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", f.verifier.as_str()),
-    ];
+    let form = f.exchange_form();
     let (status, first) = token_request(&f.server, &f.client_id, &f.secret, &form).await;
     assert_eq!(status, 200, "{first}");
     let access = first["access_token"].as_str().unwrap();
@@ -265,18 +283,7 @@ async fn a_different_redirect_uri_at_the_token_endpoint_is_refused() {
 async fn an_expired_code_is_refused() {
     let f = fixture().await;
     f.server.clock.advance_secs(61);
-    let (status, body) = token_request(
-        &f.server,
-        &f.client_id,
-        &f.secret,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", f.code.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", f.verifier.as_str()),
-        ],
-    )
-    .await;
+    let (status, body) = f.exchange().await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -287,12 +294,7 @@ async fn an_expired_code_is_refused() {
 async fn another_clients_code_and_wrong_secrets_are_refused() {
     let f = fixture().await;
     let (other_id, other_secret) = register(&f.server, json!({"client_name": "Other"})).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", f.code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", f.verifier.as_str()),
-    ];
+    let form = f.exchange_form();
     let (status, body) = token_request(&f.server, &other_id, &other_secret, &form).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -321,18 +323,7 @@ async fn another_clients_code_and_wrong_secrets_are_refused() {
 #[tokio::test]
 async fn refresh_token_reuse_revokes_the_family() {
     let f = fixture().await;
-    let (_, first) = token_request(
-        &f.server,
-        &f.client_id,
-        &f.secret,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", f.code.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", f.verifier.as_str()),
-        ],
-    )
-    .await;
+    let (_, first) = f.exchange().await;
     let r1 = first["refresh_token"].as_str().unwrap().to_owned();
     let refresh = |token: String| {
         let server = &f.server;
@@ -531,18 +522,7 @@ async fn forged_tokens_are_refused_at_userinfo() {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
     let f = fixture().await;
-    let (_, tokens) = token_request(
-        &f.server,
-        &f.client_id,
-        &f.secret,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", f.code.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", f.verifier.as_str()),
-        ],
-    )
-    .await;
+    let (_, tokens) = f.exchange().await;
     let real = tokens["access_token"].as_str().unwrap();
     let payload = real.split('.').nth(1).unwrap();
     // alg none with the real payload.
