@@ -7,6 +7,8 @@
 //! `postgres::<case>`. Password hashes here are fake PHC strings: no hashing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "cases/factors.rs"]
+mod factors;
 #[path = "cases/logout_deliveries.rs"]
 mod logout_deliveries;
 #[path = "cases/sessions_grants.rs"]
@@ -27,6 +29,7 @@ use gatehouse_core::password::StoredPassword;
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
 
+use factors::*;
 use logout_deliveries::*;
 use sessions_grants::*;
 use signing_keys::{
@@ -114,6 +117,10 @@ conformance!(
     signing_key_rotation_is_compare_and_set,
     signing_key_concurrent_rotations_rotate_once,
     signing_key_retired_removed_only_after_remove_after,
+    factor_totp_step_is_compare_and_set,
+    factor_concurrent_codes_exactly_one_wins,
+    mfa_challenge_completes_once_and_expires,
+    signon_policy_round_trips,
 );
 
 // ---------------------------------------------------------------- helpers

@@ -12,9 +12,11 @@
 
 pub mod api_tokens;
 pub mod clients;
+pub mod factors;
 pub mod groups;
 pub mod orgs;
 pub mod sessions;
+pub mod signon_policies;
 pub mod user_document;
 pub mod users;
 
@@ -36,6 +38,9 @@ pub fn routes() -> Router<AppState> {
         .merge(api_tokens::routes())
         .merge(sessions::routes())
         .merge(clients::routes())
+        // -- multifactor authentication
+        .merge(factors::routes())
+        .merge(signon_policies::routes())
 }
 
 /// Page size when `limit` is not given.
