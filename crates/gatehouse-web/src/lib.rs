@@ -25,6 +25,7 @@ mod factor;
 pub mod health;
 pub mod jwks;
 mod login;
+pub mod mail;
 pub mod oauth;
 pub mod openapi;
 pub mod outbound;

@@ -815,3 +815,56 @@ async fn policies_read_back_and_delete() {
     empty(server.admin().delete(&path).send().await.unwrap(), 204).await;
     problem(server.admin().delete(&path).send().await.unwrap(), 404).await;
 }
+
+/// Where a policy allows e-mail, a user without an app gets a code by
+/// e-mail (read here from the test server's file mailbox); it works once.
+#[tokio::test]
+async fn email_code_from_the_file_mailbox() {
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    set_policy(
+        &server,
+        &format!("/api/v1/orgs/{DEFAULT_ORG}/signon-policy"),
+        json!({"second_factor": "always", "allowed_factors": ["totp", "email"]}),
+    )
+    .await;
+    let (client_id, secret) = register(&server, json!({})).await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let page = to_factor_page(&browser, &start(&rp, &["profile"], &[]).url, "ada").await;
+    assert!(page.contains("name=\"send_email\""), "{page}");
+    assert!(server.mailbox().is_empty());
+
+    // Press "E-mail me a code".
+    let mut form = gatehouse_testkit::browser::hidden_fields(&page);
+    form.push(("send_email".into(), "1".into()));
+    let response = browser.post_form("/login/factor", &form).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    let mails = server.mailbox();
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert!(mail.contains("To: ada@example.com\r\n"), "{mail}");
+    let code: String = mail
+        .split("Your sign-in code is ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    assert!(code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+
+    let landing = submit_otp(&browser, &page, &code).await;
+    let pairs = callback(&landing);
+    let code_param = param(&pairs, "code").unwrap().to_owned();
+    let started_again = start(&rp, &["profile"], &[]);
+    // SSO now carries acr 2; a second use of the e-mailed code is refused
+    // in a fresh sign-in.
+    assert!(!code_param.is_empty());
+    let other = Browser::new(&server.url("")).unwrap();
+    let page = to_factor_page(&other, &started_again.url, "ada").await;
+    match submit_otp(&other, &page, &code).await {
+        Landing::Page(200, html) => assert!(html.contains("role=\"alert\"")),
+        other => panic!("a spent e-mailed code was accepted: {other:?}"),
+    }
+}
