@@ -119,18 +119,18 @@ async fn submit(
     };
     let mfa = &state.services.mfa;
     if param(&pairs, "send_email").is_some() {
-        return match mfa.send_email_code(&ctx, &handle).await {
-            Ok(()) => match mfa.screen(&handle).await {
-                Ok(screen) => render(
-                    &state,
-                    &headers,
-                    &target,
-                    &screen,
-                    Some("We sent a code to your e-mail address."),
-                    None,
+        let (notice, error) = match mfa.send_email_code(&ctx, &handle).await {
+            Ok(()) => (Some("We sent a code to your e-mail address."), None),
+            Err(Error::Conflict(_)) => (
+                None,
+                Some(
+                    "A code was sent moments ago. Check your e-mail, or ask again in half a minute.",
                 ),
-                Err(error) => failure(error),
-            },
+            ),
+            Err(error) => return failure(error),
+        };
+        return match mfa.screen(&handle).await {
+            Ok(screen) => render(&state, &headers, &target, &screen, notice, error),
             Err(error) => failure(error),
         };
     }

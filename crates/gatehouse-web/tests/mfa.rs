@@ -841,6 +841,9 @@ async fn email_code_from_the_file_mailbox() {
     let response = browser.post_form("/login/factor", &form).await.unwrap();
     assert_eq!(response.status(), 200);
     let page = response.text().await.unwrap();
+    // Asking again at once sends nothing more.
+    let again = browser.post_form("/login/factor", &form).await.unwrap();
+    assert!(again.text().await.unwrap().contains("role=\"alert\""));
     let mails = server.mailbox();
     assert_eq!(mails.len(), 1);
     let mail = &mails[0];
@@ -866,5 +869,72 @@ async fn email_code_from_the_file_mailbox() {
     match submit_otp(&other, &page, &code).await {
         Landing::Page(200, html) => assert!(html.contains("role=\"alert\"")),
         other => panic!("a spent e-mailed code was accepted: {other:?}"),
+    }
+}
+
+/// An exceeded `max_age` is met by the second factor alone for a user who
+/// has one (a fresh `auth_time`), and a policy that requires a factor
+/// without allowing enrolment at sign-in refuses a user with none.
+#[tokio::test]
+async fn max_age_steps_up_and_enrolment_can_be_refused() {
+    let server = TestServer::start().await;
+    let ada = user(&server, "ada").await;
+    user(&server, "bob").await;
+    let uri = active_totp(&server, ada["id"].as_str().unwrap()).await;
+    let (client_id, secret) = register(&server, json!({})).await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let first = start(&rp, &["profile"], &[]);
+    let landing = browser
+        .walk(&first.url, Some(("ada", PASSWORD)), Consent::Allow)
+        .await
+        .unwrap();
+    assert!(param(&callback(&landing), "code").is_some());
+
+    server.clock.advance_secs(600);
+    let fresh = start(&rp, &["profile"], &[("max_age", "60")]);
+    let page = match browser
+        .walk(&fresh.url, None, Consent::Allow)
+        .await
+        .unwrap()
+    {
+        Landing::Page(200, html) if html.contains("name=\"otp\"") => html,
+        other => panic!("expected the step-up page, got {other:?}"),
+    };
+    let landing = submit_otp(&browser, &page, &code_at(&server, &uri, 0)).await;
+    let code = param(&callback(&landing), "code").unwrap().to_owned();
+    let tokens = exchange(&rp, &code, fresh.verifier).await;
+    let claims = tokens
+        .id_token()
+        .unwrap()
+        .claims(&rp.id_token_verifier(), &fresh.nonce)
+        .unwrap()
+        .clone();
+    let now = server.clock.now_millis() / 1000;
+    let auth_time = claims.auth_time().unwrap().timestamp();
+    assert!(
+        now - auth_time < 60,
+        "auth_time {auth_time} is fresh (now {now})"
+    );
+    assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("2"));
+
+    set_policy(
+        &server,
+        &format!("/api/v1/orgs/{DEFAULT_ORG}/signon-policy"),
+        json!({"second_factor": "always", "enrol_at_sign_in": false}),
+    )
+    .await;
+    let other = Browser::new(&server.url("")).unwrap();
+    match other
+        .walk(
+            &start(&rp, &["profile"], &[]).url,
+            Some(("bob", PASSWORD)),
+            Consent::Allow,
+        )
+        .await
+        .unwrap()
+    {
+        Landing::Page(403, html) => assert!(html.contains("Second factor required")),
+        other => panic!("expected a refusal, got {other:?}"),
     }
 }

@@ -33,6 +33,8 @@ pub const CHALLENGE_TTL_SECS: i64 = 5 * 60;
 pub const MAX_ATTEMPTS: u32 = 5;
 /// How long an e-mailed code is valid.
 pub const EMAIL_CODE_TTL_SECS: i64 = 10 * 60;
+/// How long after one e-mail the next may be asked for (no mail bombing).
+pub const EMAIL_RESEND_SECS: i64 = 30;
 
 /// What a correct password leads to.
 #[derive(Debug)]
@@ -215,7 +217,8 @@ impl Mfa {
         })
     }
 
-    /// E-mails a fresh one-time code for the challenge (replacing any earlier one).
+    /// E-mails a fresh one-time code for the challenge (replacing any earlier
+    /// one). `Conflict` within [`EMAIL_RESEND_SECS`] of the previous one.
     pub async fn send_email_code(&self, ctx: &RequestContext, handle: &str) -> Result<()> {
         let d = &self.deps;
         let (challenge, user) = self.load(handle).await?;
@@ -230,8 +233,14 @@ impl Mfa {
                 "e-mailed codes are not available",
             ));
         };
+        let now = d.clock.now_millis();
+        if let Some(expires_at) = challenge.email_expires_at
+            && expires_at - EMAIL_CODE_TTL_SECS * 1000 + EMAIL_RESEND_SECS * 1000 > now
+        {
+            return Err(Error::Conflict("a code was sent moments ago".into()));
+        }
         let code = numeric_code(d.rng.as_ref());
-        let expires_at = d.clock.now_millis() + EMAIL_CODE_TTL_SECS * 1000;
+        let expires_at = now + EMAIL_CODE_TTL_SECS * 1000;
         if !d
             .store
             .set_mfa_email_code(
