@@ -382,7 +382,33 @@ pub async fn signon_policy_round_trips(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(store.get_signon_policy(&scope).await.unwrap(), Some(policy));
-    let client = PolicyScope::Client("app".into());
+    // A client's policy goes with the client.
+    let client = PolicyScope::Client("rp".into());
+    assert!(store.get_signon_policy(&client).await.unwrap().is_none());
+    store
+        .create_client(
+            &super::client(&fx, org, "rp"),
+            &fx.audit("client.created", "rp"),
+        )
+        .await
+        .unwrap();
+    store
+        .put_signon_policy(
+            &client,
+            org,
+            &SignOnPolicy::default(),
+            fx.now(),
+            &fx.audit("signon_policy.updated", "c1"),
+        )
+        .await
+        .unwrap();
+    assert!(store.get_signon_policy(&client).await.unwrap().is_some());
+    assert!(
+        store
+            .delete_client("rp", &fx.audit("client.deleted", "rp-gone"))
+            .await
+            .unwrap()
+    );
     assert!(store.get_signon_policy(&client).await.unwrap().is_none());
     assert!(
         store
