@@ -18,7 +18,9 @@
 //! `store` (the generic store and its write transactions), `constraint`
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
 //! per storage trait: `org`, `user`, `group`, `api_token`, `client`, `audit`,
-//! `meta`, `signing_key`, `session`, `grant`, `device`.
+//! `meta`, `signing_key`, `session`, `grant`, `device`, `scim` (with the
+//! SCIM filter → SQL translation; JSON access is the one per-engine spelling,
+//! the `Dialect` in `engine`).
 
 use std::sync::Arc;
 
@@ -38,6 +40,7 @@ mod logout_delivery;
 mod meta;
 mod org;
 mod postgres;
+mod scim;
 mod session;
 mod signing_key;
 mod sqlite;

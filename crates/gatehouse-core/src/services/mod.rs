@@ -16,6 +16,7 @@ mod orgs;
 mod password_login;
 pub mod principal;
 pub mod profile;
+pub mod scim;
 pub mod sessions;
 mod setup;
 mod users;
@@ -35,8 +36,9 @@ pub use keys::{
 pub use oauth::{BackChannel, LogoutSender, OAuth, OAuthSettings};
 pub use orgs::{NewOrg, Orgs};
 pub use password_login::PasswordLogin;
-pub use principal::{AdminPrincipal, RequestContext};
+pub use principal::{AdminPrincipal, RequestContext, ScimPrincipal};
 pub use profile::UserProfile;
+pub use scim::{Scim, ScimSettings};
 pub use sessions::{SessionSettings, Sessions};
 pub use setup::{Setup, SetupResult};
 pub use users::{NewUser, Users};
@@ -125,6 +127,8 @@ pub struct Services {
     /// Back-channel logout delivery ([`BackChannel::deliver_due`]).
     pub backchannel: BackChannel,
     pub keys: Arc<Keys>,
+    /// SCIM 2.0 provisioning (`/scim/v2`).
+    pub scim: Scim,
     store: Arc<dyn Store>,
     master_key: MasterKey,
     public_url: String,
@@ -221,6 +225,7 @@ impl Services {
             oauth,
             backchannel,
             keys,
+            scim: Scim::new(deps.clone(), &config.public_url, ScimSettings::default()),
             store,
             master_key,
             public_url: config.public_url,
