@@ -4,7 +4,8 @@
 //! `cargo bench -p gatehouse --bench scim` runs against SQLite in a temp dir
 //! and, when `GATEHOUSE_TEST_POSTGRES_URL` is set, a fresh PostgreSQL
 //! database. `GATEHOUSE_BENCH_USERS` sets how many users are seeded (default
-//! 1,000,000). Users are seeded through `/Bulk` requests handled by the core
+//! 1,000,000) and `GATEHOUSE_BENCH_queries` the queries per figure (200).
+//! Users are seeded through `/Bulk` requests handled by the core
 //! SCIM service (the decide step of `/scim/v2/Bulk`: parsing, mapping,
 //! uniqueness, audit, one transaction per operation), which is also the
 //! bulk-create figure. Figures go to stdout as a Markdown table.
@@ -27,7 +28,6 @@ use serde_json::json;
 const BOOTSTRAP: &str = "bench-bootstrap-token-0123456789abcdef";
 const BATCH: usize = 1000;
 const CONCURRENCY: usize = 8;
-const QUERIES: usize = 200;
 
 /// The filter of the n-th query of a figure.
 type FilterOf = Box<dyn Fn(usize) -> String>;
@@ -38,13 +38,17 @@ async fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
+    let queries: usize = std::env::var("GATEHOUSE_BENCH_queries")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
     let dir = tempfile::tempdir()?;
     let sqlite = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
     println!("| engine | figure | value |\n| --- | --- | --- |");
-    run("SQLite", &sqlite, users).await?;
+    run("SQLite", &sqlite, users, queries).await?;
     if let Some(server) = ScratchDatabase::server_from_env() {
         let database = ScratchDatabase::create(&server, "gh_bench_scim").await?;
-        run("PostgreSQL", database.url(), users).await?;
+        run("PostgreSQL", database.url(), users, queries).await?;
     }
     Ok(())
 }
@@ -53,7 +57,7 @@ fn auth(services: &Services) -> &AdminAuth {
     &services.admin_auth
 }
 
-async fn run(engine: &str, url: &str, users: usize) -> anyhow::Result<()> {
+async fn run(engine: &str, url: &str, users: usize, queries: usize) -> anyhow::Result<()> {
     let store = gatehouse_store::connect(url, ConnectOptions::default()).await?;
     let rng = SystemRng::new();
     let services = Services::start(
@@ -155,8 +159,8 @@ async fn run(engine: &str, url: &str, users: usize) -> anyhow::Result<()> {
         ),
     ];
     for (name, filter) in &figures {
-        let mut samples = Vec::with_capacity(QUERIES);
-        for n in 0..QUERIES {
+        let mut samples = Vec::with_capacity(queries);
+        for n in 0..queries {
             let i = random_index(&rng, users.max(1)).wrapping_add(n);
             let filter = filter(i);
             let start_index = if name.contains("startIndex") {
