@@ -845,3 +845,118 @@ async fn filters_agree_with_the_reference_evaluator_on_postgres() {
     };
     filters_agree_with_the_reference_evaluator(server).await;
 }
+
+/// Hostile and malformed input gets a SCIM error, never a 500 or a problem
+/// document: broken JSON, wrong shapes, odd filters, paths and headers.
+#[tokio::test]
+async fn bad_input_never_fails_the_server() {
+    let server = TestServer::start().await;
+    let client = as_admin(&server);
+    let created = client.create_user(user("target")).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let filters = [
+        "",
+        "(",
+        ")",
+        "userName",
+        "userName eq",
+        "userName eq \"x",
+        "userName xx \"x\"",
+        "emails[type eq \"work\"",
+        "emails[value[type eq \"x\"]]",
+        "not userName eq \"x\"",
+        "userName eq 1",
+        "meta.lastModified gt \"yesterday\"",
+        "meta.version eq \"x\"",
+        "urn:x:y:z eq \"x\"",
+        "groups.display eq \"x\"",
+        "\u{0}",
+        "userName eq \"\\ud800\"",
+        "a.b.c eq \"x\"",
+        "((((((((((((((((((((((((((((((((((userName pr))))))))))))))))))))))))))))))))))",
+    ];
+    for filter in filters {
+        let url = format!(
+            "/Users?filter={}",
+            url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+        );
+        let (status, headers, text) =
+            read(client.request(Method::GET, &url).send().await.unwrap()).await;
+        assert!((200..500).contains(&status), "{filter:?}: {status} {text}");
+        assert_eq!(
+            headers["content-type"], "application/scim+json",
+            "{filter:?}: {text}"
+        );
+    }
+    let bodies = [
+        "",
+        "null",
+        "[]",
+        "\"x\"",
+        "{",
+        "{\"userName\": 5}",
+        "{\"userName\": \"\"}",
+        "{\"userName\": \"u\", \"emails\": \"x\"}",
+        "{\"userName\": \"u\", \"emails\": [5]}",
+        "{\"userName\": \"u\", \"name\": 5}",
+        "{\"userName\": \"u\", \"active\": \"maybe\"}",
+        "{\"userName\": \"u\", \"password\": 5}",
+        "{\"userName\": \"u\", \"emails\": [{\"value\": \"not an email\"}]}",
+        "{\"userName\": \"u\", \"urn:ietf:params:scim:schemas:extension:gatehouse:2.0:User\": 5}",
+        "{\"schemas\": [\"x\"], \"Operations\": 5}",
+        "{\"Operations\": [{\"op\": \"jump\"}]}",
+        "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"], \"Operations\": [{\"op\": \"replace\", \"path\": \"id\", \"value\": \"x\"}]}",
+        "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"], \"Operations\": [{\"op\": \"remove\", \"path\": \"userName\"}]}",
+        "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"], \"Operations\": [{\"op\": \"add\", \"path\": \"emails[type eq \\\"x\\\"].value\", \"value\": 5}]}",
+    ];
+    let paths = [
+        (Method::POST, "/Users".to_owned()),
+        (Method::PUT, format!("/Users/{id}")),
+        (Method::PATCH, format!("/Users/{id}")),
+        (Method::POST, "/Groups".to_owned()),
+        (Method::POST, "/Users/.search".to_owned()),
+        (Method::POST, "/.search".to_owned()),
+        (Method::POST, "/Bulk".to_owned()),
+    ];
+    for (method, path) in &paths {
+        for body in bodies {
+            let response = client
+                .request(method.clone(), path)
+                .header("content-type", "application/scim+json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let (status, headers, text) = read(response).await;
+            assert!(
+                (200..500).contains(&status),
+                "{method} {path} {body:?}: {status} {text}"
+            );
+            assert_eq!(
+                headers["content-type"], "application/scim+json",
+                "{method} {path} {body:?}: {text}"
+            );
+        }
+    }
+    let response = client
+        .request(Method::PUT, &format!("/Users/{id}"))
+        .header("content-type", "text/plain")
+        .header("if-match", "garbage")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, _) = read(response).await;
+    assert_eq!(status, 415);
+    // The user survived all of it.
+    let body = scim(
+        client
+            .request(Method::GET, &format!("/Users/{id}"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(body["userName"], "target");
+}
