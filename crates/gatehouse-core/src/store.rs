@@ -25,6 +25,7 @@ use crate::model::{
     RefreshRotation, RefreshToken, SignOnPolicy, SsoSession, StoredKey, TokenScope, User,
     UserQuery,
 };
+use crate::model::{ScimGroup, ScimListQuery, ScimPage, ScimUser};
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
 
@@ -494,6 +495,54 @@ pub trait SignOnStore: Send + Sync {
     async fn purge_expired_sign_ons(&self, now: Millis) -> StoreResult<u64>;
 }
 // ---- end of multifactor authentication.
+/// SCIM provisioning (RFC 7644): users and groups together with what only
+/// SCIM holds. Every write changes the `users`/`groups` row, its SCIM row and
+/// (for groups) the memberships in one transaction with `audit`. Deletes go
+/// through [`UserStore::delete_user`] and [`GroupStore::delete_group`].
+#[async_trait]
+pub trait ScimStore: Send + Sync {
+    /// As [`UserStore::create_user`], with the SCIM row.
+    async fn create_scim_user(
+        &self,
+        user: &ScimUser,
+        password: Option<&StoredPassword>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// The user and its SCIM row (an empty resource when it has none).
+    async fn get_scim_user(&self, id: UserId) -> StoreResult<Option<ScimUser>>;
+    /// Replaces the user (compare-and-set on `user.user.version`) and its SCIM
+    /// row, and the password when given; returns the stored user (version + 1).
+    async fn replace_scim_user(
+        &self,
+        user: &ScimUser,
+        password: Option<&StoredPassword>,
+        audit: &AuditEvent,
+    ) -> StoreResult<ScimUser>;
+    /// One page of the org's users matching the query, and how many match.
+    async fn list_scim_users(
+        &self,
+        org: OrgId,
+        query: &ScimListQuery,
+    ) -> StoreResult<ScimPage<ScimUser>>;
+    /// Creates the group with its members; `Missing("user")` when a member is
+    /// not a user of the group's org.
+    async fn create_scim_group(&self, group: &ScimGroup, audit: &AuditEvent) -> StoreResult<()>;
+    async fn get_scim_group(&self, id: GroupId) -> StoreResult<Option<ScimGroup>>;
+    /// Replaces the group (compare-and-set on `group.group.version`) and sets
+    /// its members to exactly `group.members`.
+    async fn replace_scim_group(
+        &self,
+        group: &ScimGroup,
+        audit: &AuditEvent,
+    ) -> StoreResult<ScimGroup>;
+    /// One page of the org's groups; members are loaded only when `with_members`.
+    async fn list_scim_groups(
+        &self,
+        org: OrgId,
+        query: &ScimListQuery,
+        with_members: bool,
+    ) -> StoreResult<ScimPage<ScimGroup>>;
+}
 
 /// Everything a Gatehouse node stores. `Arc<dyn Store>` is what services hold.
 pub trait Store:
@@ -511,6 +560,7 @@ pub trait Store:
     + SigningKeyStore
     + FactorStore
     + SignOnStore
+    + ScimStore
 {
 }
 
@@ -529,5 +579,6 @@ impl<T> Store for T where
         + SigningKeyStore
         + FactorStore
         + SignOnStore
+        + ScimStore
 {
 }

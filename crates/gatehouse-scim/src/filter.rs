@@ -39,7 +39,7 @@ use winnow::ascii::Caseless;
 use winnow::token::{literal, take_while};
 
 pub(crate) use eval::matches_element;
-pub use eval::{instant, matches};
+pub use eval::{format_instant, instant, matches};
 
 use crate::error::ScimError;
 

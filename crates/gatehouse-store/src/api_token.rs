@@ -4,9 +4,10 @@
 //! and never clears it.
 
 use async_trait::async_trait;
+use gatehouse_core::StoreError;
 use gatehouse_core::clock::Millis;
 use gatehouse_core::ids::{ApiTokenId, OrgId};
-use gatehouse_core::model::{ApiToken, AuditEvent, TokenScope};
+use gatehouse_core::model::{ApiToken, AuditEvent, TokenKind, TokenScope};
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::{ApiTokenStore, StoreResult};
 
@@ -15,7 +16,7 @@ use crate::store::{SqlStore, col, id_col, opt_id_col};
 
 macro_rules! token_cols {
     () => {
-        "id, org_id, name, hash, prefix, created_at, expires_at, revoked_at, created_by"
+        "id, org_id, name, hash, prefix, created_at, expires_at, revoked_at, created_by, kind"
     };
 }
 
@@ -25,6 +26,8 @@ fn token_from(row: &impl Record) -> StoreResult<ApiToken> {
         id: id_col(row, "id")?,
         name: col(row.text("name"))?,
         scope: org.map_or(TokenScope::Instance, TokenScope::Org),
+        kind: TokenKind::parse(&col(row.text("kind"))?)
+            .ok_or_else(|| StoreError::Backend("unknown api token kind".into()))?,
         hash: TokenHash::from_stored(col(row.text("hash"))?),
         prefix: col(row.text("prefix"))?,
         created_at: col(row.int("created_at"))?,
@@ -49,7 +52,7 @@ impl<DB: Engine> ApiTokenStore for SqlStore<DB> {
             Stmt::new(concat!(
                 "INSERT INTO api_tokens (",
                 token_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ))
             .text(token.id.to_string())
             .opt_text(scope_org(token.scope))
@@ -59,7 +62,8 @@ impl<DB: Engine> ApiTokenStore for SqlStore<DB> {
             .int(token.created_at)
             .opt_int(token.expires_at)
             .opt_int(token.revoked_at)
-            .text(token.created_by.as_str()),
+            .text(token.created_by.as_str())
+            .text(token.kind.as_str()),
             "org",
         )
         .await?;

@@ -132,7 +132,7 @@ pub(crate) trait Record: Send + 'static {
 }
 
 /// A sqlx driver the shared SQL runs on.
-pub(crate) trait Engine: Database {
+pub(crate) trait Engine: Database + Dialect {
     /// Opens a write transaction. SQLite takes the write lock up front
     /// (`BEGIN IMMEDIATE`) so two writers never deadlock upgrading a read lock;
     /// the busy timeout then queues them.
@@ -242,3 +242,144 @@ engine!(
     begin_write = "BEGIN IMMEDIATE"
 );
 engine!(sqlx::Postgres, sqlx::postgres::PgRow, begin_write = "BEGIN");
+
+/// The few places where the two engines spell SQL differently: reading JSON
+/// text columns, for SCIM filters (`scim::filter`). Every function writes one
+/// expression into `sql`; `doc` is a literal column name and `path` a list
+/// of object keys (validated attribute names), always bound as an argument.
+pub(crate) trait Dialect {
+    /// `instr` / `strpos`: position of the second text in the first, 1-based, 0 when absent.
+    const POSITION: &'static str;
+    /// Appended to a text expression so that `<` and `ORDER BY` compare code points.
+    const CODE_POINT_ORDER: &'static str;
+
+    /// The text at `path` when it is a JSON string, else NULL.
+    fn string_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String]);
+    /// True when the value at `path` is the JSON boolean `value`.
+    fn bool_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String], value: bool);
+    /// True when the value at `path` is present and not empty (RFC 7644 `pr`).
+    fn present_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String]);
+    /// `FROM <the object elements of the array at path> AS el WHERE <object>`;
+    /// the element is then the document [`ELEMENT`].
+    fn elements_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String]);
+}
+
+/// The current array element inside [`Dialect::elements_at`].
+pub(crate) const ELEMENT: &str = "el.value";
+
+impl Dialect for sqlx::Sqlite {
+    const POSITION: &'static str = "instr";
+    const CODE_POINT_ORDER: &'static str = "";
+
+    fn string_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String]) {
+        sql.push("(CASE WHEN json_type(").push(doc).push(", ");
+        sql.arg(Arg::Text(sqlite_path(path)))
+            .push(") = 'text' THEN json_extract(");
+        sql.push(doc).push(", ").arg(Arg::Text(sqlite_path(path)));
+        sql.push(") END)");
+    }
+
+    fn bool_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String], value: bool) {
+        sql.push("(json_type(").push(doc).push(", ");
+        sql.arg(Arg::Text(sqlite_path(path)));
+        sql.push(if value { ") = 'true')" } else { ") = 'false')" });
+    }
+
+    fn present_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String]) {
+        let kind = |sql: &mut SqlBuilder| {
+            sql.push("json_type(").push(doc).push(", ");
+            sql.arg(Arg::Text(sqlite_path(path))).push(")");
+        };
+        let value = |sql: &mut SqlBuilder| {
+            sql.push("json_extract(").push(doc).push(", ");
+            sql.arg(Arg::Text(sqlite_path(path))).push(")");
+        };
+        sql.push("(");
+        kind(sql);
+        sql.push(" IN ('true', 'false', 'integer', 'real') OR (");
+        kind(sql);
+        sql.push(" = 'text' AND ");
+        value(sql);
+        sql.push(" <> '') OR (");
+        kind(sql);
+        sql.push(" = 'array' AND json_array_length(")
+            .push(doc)
+            .push(", ");
+        sql.arg(Arg::Text(sqlite_path(path))).push(") > 0) OR (");
+        kind(sql);
+        sql.push(" = 'object' AND ");
+        value(sql);
+        sql.push(" <> '{}'))");
+    }
+
+    fn elements_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String]) {
+        sql.push(" FROM json_each(CASE WHEN json_type(")
+            .push(doc)
+            .push(", ");
+        sql.arg(Arg::Text(sqlite_path(path)))
+            .push(") = 'array' THEN json_extract(");
+        sql.push(doc).push(", ").arg(Arg::Text(sqlite_path(path)));
+        sql.push(") ELSE '[]' END) AS el WHERE el.type = 'object'");
+    }
+}
+
+/// `$."a"."b"`: keys are attribute names (letters, digits, `$`, `-`, `_`).
+fn sqlite_path(path: &[String]) -> String {
+    let mut out = String::from("$");
+    for key in path {
+        let _ = write!(out, ".\"{key}\"");
+    }
+    out
+}
+
+impl Dialect for sqlx::Postgres {
+    const POSITION: &'static str = "strpos";
+    const CODE_POINT_ORDER: &'static str = " COLLATE \"C\"";
+
+    fn string_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String]) {
+        sql.push("(CASE WHEN jsonb_typeof(");
+        pg_value(sql, doc, path);
+        sql.push(") = 'string' THEN (")
+            .push(doc)
+            .push(")::jsonb #>> ");
+        sql.arg(Arg::Text(pg_path(path))).push("::text[] END)");
+    }
+
+    fn bool_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String], value: bool) {
+        sql.push("((");
+        pg_value(sql, doc, path);
+        sql.push(if value {
+            ") = 'true'::jsonb)"
+        } else {
+            ") = 'false'::jsonb)"
+        });
+    }
+
+    fn present_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String]) {
+        sql.push("(jsonb_typeof(");
+        pg_value(sql, doc, path);
+        sql.push(") IN ('boolean', 'number') OR (");
+        pg_value(sql, doc, path);
+        sql.push(") NOT IN ('\"\"'::jsonb, '[]'::jsonb, '{}'::jsonb, 'null'::jsonb, 'true'::jsonb, 'false'::jsonb))");
+    }
+
+    fn elements_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String]) {
+        sql.push(" FROM jsonb_array_elements(CASE WHEN jsonb_typeof(");
+        pg_value(sql, doc, path);
+        sql.push(") = 'array' THEN ");
+        pg_value(sql, doc, path);
+        sql.push(" ELSE '[]'::jsonb END) AS el(value) WHERE jsonb_typeof(el.value) = 'object'");
+    }
+}
+
+/// `(doc)::jsonb #> $n::text[]`
+fn pg_value(sql: &mut SqlBuilder, doc: &'static str, path: &[String]) {
+    sql.push("(").push(doc).push(")::jsonb #> ");
+    sql.arg(Arg::Text(pg_path(path))).push("::text[]");
+}
+
+/// `{"a","b"}`: a text array literal; keys are attribute names.
+fn pg_path(path: &[String]) -> String {
+    let keys: Vec<String> = path.iter().map(|k| format!("\"{k}\"")).collect();
+    format!("{{{}}}", keys.join(","))
+}

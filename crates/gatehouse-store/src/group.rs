@@ -20,10 +20,11 @@ macro_rules! group_cols {
         "id, org_id, name, name_lower, description, created_at, updated_at, version"
     };
 }
+pub(crate) use group_cols;
 
 const LIST: &str = "groups";
 
-fn group_from(row: &impl Record) -> StoreResult<Group> {
+pub(crate) fn group_from(row: &impl Record) -> StoreResult<Group> {
     Ok(Group {
         id: id_col(row, "id")?,
         org_id: id_col(row, "org_id")?,

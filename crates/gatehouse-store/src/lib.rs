@@ -19,7 +19,9 @@
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
 //! per storage trait: `org`, `user`, `group`, `api_token`, `client`, `audit`,
 //! `meta`, `signing_key`, `session`, `grant`, `device`, `factor` and
-//! `signon` (multifactor authentication).
+//! `signon` (multifactor authentication), `scim` (with the SCIM filter → SQL
+//! translation; JSON access is the one per-engine spelling, the `Dialect` in
+//! `engine`).
 
 use std::sync::Arc;
 
@@ -40,6 +42,7 @@ mod logout_delivery;
 mod meta;
 mod org;
 mod postgres;
+mod scim;
 mod session;
 mod signing_key;
 mod signon;

@@ -24,8 +24,9 @@ macro_rules! user_cols {
          created_at, updated_at, status_changed_at, last_login_at, version"
     };
 }
+pub(crate) use user_cols;
 
-fn user_from(row: &impl Record) -> StoreResult<User> {
+pub(crate) fn user_from(row: &impl Record) -> StoreResult<User> {
     let status = col(row.text("status"))?;
     Ok(User {
         id: id_col(row, "id")?,
@@ -45,7 +46,7 @@ fn user_from(row: &impl Record) -> StoreResult<User> {
     })
 }
 
-fn insert_user(user: &User) -> StoreResult<Stmt> {
+pub(crate) fn insert_user(user: &User) -> StoreResult<Stmt> {
     Ok(Stmt::new(concat!(
         "INSERT INTO users (",
         user_cols!(),
@@ -62,6 +63,30 @@ fn insert_user(user: &User) -> StoreResult<Stmt> {
     .text(to_json(&user.attributes, "attributes")?)
     .text(user.status.as_str())
     .int(user.created_at)
+    .int(user.updated_at)
+    .int(user.status_changed_at)
+    .opt_int(user.last_login_at)
+    .int(user.version))
+}
+
+/// The compare-and-set update of every field of a user, returning the stored row.
+pub(crate) fn update_user_stmt(user: &User) -> StoreResult<Stmt> {
+    Ok(Stmt::new(concat!(
+        "UPDATE users SET username = $2, username_lower = $3, email = $4, email_lower = $5, \
+         email_verified = $6, claims = $7, attributes = $8, status = $9, updated_at = $10, \
+         status_changed_at = $11, last_login_at = $12, version = version + 1 \
+         WHERE id = $1 AND version = $13 RETURNING ",
+        user_cols!()
+    ))
+    .text(user.id.to_string())
+    .text(user.username.as_str())
+    .text(user.username.to_lowercase())
+    .opt_text(user.email.as_deref())
+    .opt_text(user.email.as_deref().map(str::to_lowercase))
+    .flag(user.email_verified)
+    .text(to_json(&user.claims, "claims")?)
+    .text(to_json(&user.attributes, "attributes")?)
+    .text(user.status.as_str())
     .int(user.updated_at)
     .int(user.status_changed_at)
     .opt_int(user.last_login_at)
@@ -222,31 +247,7 @@ impl<DB: Engine> UserStore for SqlStore<DB> {
 
     async fn update_user(&self, user: &User, audit: &AuditEvent) -> StoreResult<User> {
         let mut w = self.write().await?;
-        let row = w
-            .fetch_optional(
-                Stmt::new(concat!(
-                    "UPDATE users SET username = $2, username_lower = $3, email = $4, email_lower = $5, \
-                     email_verified = $6, claims = $7, attributes = $8, status = $9, updated_at = $10, \
-                     status_changed_at = $11, last_login_at = $12, version = version + 1 \
-                     WHERE id = $1 AND version = $13 RETURNING ",
-                    user_cols!()
-                ))
-                .text(user.id.to_string())
-                .text(user.username.as_str())
-                .text(user.username.to_lowercase())
-                .opt_text(user.email.as_deref())
-                .opt_text(user.email.as_deref().map(str::to_lowercase))
-                .flag(user.email_verified)
-                .text(to_json(&user.claims, "claims")?)
-                .text(to_json(&user.attributes, "attributes")?)
-                .text(user.status.as_str())
-                .int(user.updated_at)
-                .int(user.status_changed_at)
-                .opt_int(user.last_login_at)
-                .int(user.version),
-                "user",
-            )
-            .await?;
+        let row = w.fetch_optional(update_user_stmt(user)?, "user").await?;
         let Some(row) = row else {
             let exists = w
                 .exists(Stmt::new("SELECT 1 FROM users WHERE id = $1").text(user.id.to_string()))

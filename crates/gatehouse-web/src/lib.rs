@@ -34,6 +34,7 @@ pub mod problem;
 pub mod register;
 pub mod request_id;
 pub mod rfc3339;
+pub mod scim;
 mod security_headers;
 pub mod setup;
 
@@ -107,6 +108,7 @@ pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
         .merge(device::routes())
         .merge(jwks::routes())
         .merge(register::routes())
+        .merge(scim::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);

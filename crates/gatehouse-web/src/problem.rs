@@ -253,10 +253,23 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
 /// status, keeping its other headers (`Allow`, `Retry-After`). HTML error
 /// pages, existing problem bodies and OAuth JSON errors pass through.
 pub async fn fill_bare_errors(request: Request, next: Next) -> Response {
+    let scim = request.uri().path().starts_with("/scim/");
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
+    }
+    // SCIM clients get the SCIM error body (RFC 7644 §3.12), also from layers.
+    if scim {
+        let is_scim = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(crate::scim::SCIM_JSON.as_bytes()));
+        return if is_scim {
+            response
+        } else {
+            crate::scim::bare_error(status)
+        };
     }
     let content_type = response
         .headers()

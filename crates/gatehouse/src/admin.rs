@@ -158,6 +158,7 @@ impl Admin<'_> {
             name: c.name,
             org_id,
             expires_in,
+            kind: Default::default(),
         };
         let (token, secret) = self
             .services

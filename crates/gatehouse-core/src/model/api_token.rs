@@ -13,11 +13,39 @@ pub enum TokenScope {
     Org(OrgId),
 }
 
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenKind {
+    /// The admin API (and SCIM, as an administrator).
+    #[default]
+    Admin,
+    /// SCIM provisioning (`/scim/v2`) of one org only; refused by the admin API.
+    Scim,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Admin => "admin",
+            TokenKind::Scim => "scim",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "admin" => Some(TokenKind::Admin),
+            "scim" => Some(TokenKind::Scim),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiToken {
     pub id: ApiTokenId,
     pub name: String,
     pub scope: TokenScope,
+    pub kind: TokenKind,
     /// SHA-256 of the token; the token itself is shown once at creation.
     pub hash: TokenHash,
     /// The first characters of the token, to recognise it in lists.

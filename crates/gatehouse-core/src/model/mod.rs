@@ -9,11 +9,12 @@ mod group;
 mod logout_delivery;
 mod org;
 mod page;
+mod scim;
 mod session;
 mod signing_key;
 mod user;
 
-pub use api_token::{ApiToken, TokenScope};
+pub use api_token::{ApiToken, TokenKind, TokenScope};
 pub use audit::{AuditEvent, AuditQuery, Outcome};
 pub use client::{Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes};
 pub use factor::{
@@ -27,6 +28,10 @@ pub use group::{Group, GroupQuery};
 pub use logout_delivery::LogoutDelivery;
 pub use org::Organization;
 pub use page::{Page, SortOrder};
+pub use scim::{
+    ScimColumn, ScimCond, ScimDoc, ScimGroup, ScimListQuery, ScimOp, ScimPage, ScimSortKey,
+    ScimUser, ScimValue,
+};
 pub use session::SsoSession;
 pub use signing_key::{Algorithm, Jwk, KeyRotation, KeyState, StoredKey};
 pub use user::{LifecycleAction, StandardClaims, User, UserQuery, UserSort, UserStatus};

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::{ApiTokenId, OrgId};
-use crate::model::{ApiToken, TokenScope};
+use crate::model::{ApiToken, TokenKind, TokenScope};
 use crate::secret::{Secret, TokenHash};
 use crate::services::Deps;
 use crate::services::audit::Target;
@@ -22,6 +22,8 @@ pub struct NewApiToken {
     pub org_id: Option<OrgId>,
     /// Lifetime in seconds; `None` never expires.
     pub expires_in: Option<i64>,
+    /// `Scim` tokens serve `/scim/v2` of one org only (the caller's or `org_id`).
+    pub kind: TokenKind,
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +49,11 @@ impl ApiTokens {
             (TokenScope::Org(own), Some(org)) if org == own => TokenScope::Org(own),
             (TokenScope::Org(_), Some(_)) => return Err(Error::NotFound("org")),
             (TokenScope::Org(own), None) => TokenScope::Org(own),
+        };
+        // A SCIM client provisions one org: the default one unless named.
+        let scope = match (new.kind, scope) {
+            (TokenKind::Scim, TokenScope::Instance) => TokenScope::Org(crate::ids::OrgId::DEFAULT),
+            (_, scope) => scope,
         };
         let name = new.name.trim().to_owned();
         if name.is_empty() || name.len() > 200 {
@@ -75,6 +82,7 @@ impl ApiTokens {
             id: ApiTokenId::generate(d.clock.as_ref(), d.rng.as_ref()),
             name,
             scope,
+            kind: new.kind,
             hash: TokenHash::of(secret.expose()),
             prefix: secret.expose().chars().take(SHOWN_PREFIX_LEN).collect(),
             created_at: now,
@@ -89,7 +97,7 @@ impl ApiTokens {
             ctx,
             "api_token.create",
             token_target(&token),
-            serde_json::json!({ "name": token.name }),
+            serde_json::json!({ "name": token.name, "kind": token.kind.as_str() }),
         );
         d.store.create_api_token(&token, &audit).await?;
         Ok((token, secret))

@@ -22,6 +22,7 @@ mod orgs;
 mod password_login;
 pub mod principal;
 pub mod profile;
+pub mod scim;
 pub mod sessions;
 mod setup;
 mod users;
@@ -41,8 +42,9 @@ pub use keys::{
 pub use oauth::{BackChannel, LogoutSender, OAuth, OAuthSettings};
 pub use orgs::{NewOrg, Orgs};
 pub use password_login::PasswordLogin;
-pub use principal::{AdminPrincipal, RequestContext};
+pub use principal::{AdminPrincipal, RequestContext, ScimPrincipal};
 pub use profile::UserProfile;
+pub use scim::{Scim, ScimSettings};
 pub use sessions::{SessionSettings, Sessions};
 pub use setup::{Setup, SetupResult};
 pub use users::{NewUser, Users};
@@ -144,6 +146,8 @@ pub struct Services {
     pub mfa: Mfa,
     pub signon_policies: SignOnPolicies,
     // --
+    /// SCIM 2.0 provisioning (`/scim/v2`).
+    pub scim: Scim,
     store: Arc<dyn Store>,
     master_key: MasterKey,
     public_url: String,
@@ -245,6 +249,7 @@ impl Services {
             factors,
             mfa,
             signon_policies: SignOnPolicies::new(deps.clone()),
+            scim: Scim::new(deps.clone(), &config.public_url, ScimSettings::default()),
             store,
             master_key,
             public_url: config.public_url,

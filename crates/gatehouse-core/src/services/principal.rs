@@ -92,6 +92,31 @@ impl AdminPrincipal {
     }
 }
 
+/// A SCIM client (RFC 7644 §2): a SCIM token of one org, or an admin token
+/// acting on its org (an instance token on the default org). Made only by
+/// [`super::AdminAuth::authenticate_scim`].
+#[derive(Debug, Clone)]
+pub struct ScimPrincipal {
+    actor: String,
+    org: OrgId,
+}
+
+impl ScimPrincipal {
+    pub(crate) fn new(actor: String, org: OrgId) -> Self {
+        Self { actor, org }
+    }
+
+    /// `scim_token:<id>`, `token:<id>` or `bootstrap`, as audit events record it.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// The only org whose users and groups this client sees.
+    pub fn org(&self) -> OrgId {
+        self.org
+    }
+}
+
 /// Facts about the HTTP request (or CLI invocation) that audit events record.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {

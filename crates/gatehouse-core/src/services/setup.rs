@@ -127,6 +127,7 @@ impl Setup {
                     name: format!("setup ({})", user.username),
                     org_id: None,
                     expires_in: None,
+                    kind: Default::default(),
                 },
             )
             .await?;

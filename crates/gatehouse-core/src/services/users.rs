@@ -294,7 +294,7 @@ impl Users {
     }
 
     /// Policy check, history check and argon2id hash of a new password.
-    async fn hash_checked(
+    pub(crate) async fn hash_checked(
         &self,
         org: &Organization,
         profile: &UserProfile,

@@ -316,3 +316,53 @@ pub fn instant(text: &str) -> Option<(i64, u32)> {
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60;
     Some((seconds, nanos))
 }
+
+/// Unix milliseconds as an RFC 3339 UTC date-time with milliseconds
+/// (`2024-05-01T12:00:00.000Z`), the form `meta.created` and
+/// `meta.lastModified` are written in; [`instant`] reads it back.
+pub fn format_instant(millis: i64) -> String {
+    let secs = millis.div_euclid(1000);
+    let ms = millis.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    // Days to the civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        of_day / 3600,
+        (of_day % 3600) / 60,
+        of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod instant_tests {
+    use super::*;
+
+    #[test]
+    fn format_instant_reads_back_as_the_same_instant() {
+        for millis in [0_i64, 1_714_564_800_123, 951_782_400_000, -86_400_000] {
+            let text = format_instant(millis);
+            assert_eq!(
+                instant(&text),
+                Some((
+                    millis.div_euclid(1000),
+                    (millis.rem_euclid(1000) * 1_000_000) as u32
+                )),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            format_instant(1_714_564_800_123),
+            "2024-05-01T12:00:00.123Z"
+        );
+    }
+}

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use gatehouse_core::clock::{Clock, FakeClock, Millis, Rng, SystemRng};
 use gatehouse_core::ids::{ApiTokenId, AuditEventId, GroupId, OrgId, UserId};
 use gatehouse_core::model::{
-    ApiToken, AuditEvent, Group, Organization, Outcome, StandardClaims, TokenScope, User,
-    UserStatus,
+    ApiToken, AuditEvent, Group, Organization, Outcome, StandardClaims, TokenKind, TokenScope,
+    User, UserStatus,
 };
 use gatehouse_core::password::PasswordPolicy;
 use gatehouse_core::secret::TokenHash;
@@ -169,6 +169,7 @@ impl Fx {
             id: ApiTokenId::generate(self.tick(), &self.rng),
             name: name.to_owned(),
             scope,
+            kind: TokenKind::Admin,
             hash: TokenHash::of(&secret),
             prefix: secret.chars().take(8).collect(),
             created_at: self.now(),

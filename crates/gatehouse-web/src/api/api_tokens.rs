@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gatehouse_core::ids::{ApiTokenId, OrgId};
-use gatehouse_core::model::{ApiToken, TokenScope};
+use gatehouse_core::model::{ApiToken, TokenKind, TokenScope};
 use gatehouse_core::services::NewApiToken;
 
 use crate::AppState;
@@ -37,6 +37,8 @@ pub struct ApiTokenView {
     pub org_id: Option<OrgId>,
     /// The token's first characters, to recognise it.
     pub prefix: String,
+    /// `admin` (the admin API) or `scim` (SCIM provisioning of `org_id` only).
+    pub kind: ApiTokenKind,
     #[schema(format = DateTime)]
     pub created_at: String,
     /// `null`: never expires.
@@ -55,6 +57,7 @@ impl From<ApiToken> for ApiTokenView {
             id,
             name,
             scope,
+            kind,
             hash: _,
             prefix,
             created_at,
@@ -67,10 +70,48 @@ impl From<ApiToken> for ApiTokenView {
             name,
             org_id: org_of(scope),
             prefix,
+            kind: kind.into(),
             created_at: rfc3339::format(created_at),
             expires_at: rfc3339::format_opt(expires_at),
             revoked_at: rfc3339::format_opt(revoked_at),
             created_by,
+        }
+    }
+}
+
+/// What a token is for.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiTokenKind {
+    #[default]
+    Admin,
+    Scim,
+}
+
+impl From<TokenKind> for ApiTokenKind {
+    fn from(kind: TokenKind) -> Self {
+        match kind {
+            TokenKind::Admin => ApiTokenKind::Admin,
+            TokenKind::Scim => ApiTokenKind::Scim,
+        }
+    }
+}
+
+impl From<ApiTokenKind> for TokenKind {
+    fn from(kind: ApiTokenKind) -> Self {
+        match kind {
+            ApiTokenKind::Admin => TokenKind::Admin,
+            ApiTokenKind::Scim => TokenKind::Scim,
         }
     }
 }
@@ -90,6 +131,7 @@ pub struct CreatedApiToken {
     /// `null` for an instance token.
     pub org_id: Option<OrgId>,
     pub prefix: String,
+    pub kind: ApiTokenKind,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -119,6 +161,10 @@ pub struct CreateApiTokenRequest {
     /// Lifetime in seconds; absent: never expires.
     #[serde(default)]
     pub expires_in: Option<i64>,
+    /// `scim`: a SCIM provisioning token for one org (`org_id`, else the
+    /// caller's org, else the default org), refused by the admin API.
+    #[serde(default)]
+    pub kind: ApiTokenKind,
 }
 
 /// The create response: 201, `Location`, `Cache-Control: no-store`.
@@ -161,6 +207,7 @@ pub async fn create_token(
         name,
         org_id,
         expires_in,
+        kind,
     } = body;
     let (token, secret) = state
         .services
@@ -172,6 +219,7 @@ pub async fn create_token(
                 name,
                 org_id,
                 expires_in,
+                kind: kind.into(),
             },
         )
         .await?;
@@ -182,6 +230,7 @@ pub async fn create_token(
         name: view.name,
         org_id: view.org_id,
         prefix: view.prefix,
+        kind: view.kind,
         created_at: view.created_at,
         expires_at: view.expires_at,
         token: secret.expose().to_owned(),
