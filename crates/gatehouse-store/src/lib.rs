@@ -18,7 +18,8 @@
 //! `store` (the generic store and its write transactions), `constraint`
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
 //! per storage trait: `org`, `user`, `group`, `api_token`, `client`, `audit`,
-//! `meta`, `signing_key`, `session`, `grant`, `device`.
+//! `meta`, `signing_key`, `session`, `grant`, `device`, `logout_delivery`,
+//! `sign_in_throttle`.
 
 use std::sync::Arc;
 
@@ -39,6 +40,7 @@ mod meta;
 mod org;
 mod postgres;
 mod session;
+mod sign_in_throttle;
 mod signing_key;
 mod sqlite;
 mod store;

@@ -164,6 +164,7 @@ impl TestServer {
             oauth: Default::default(),
             key_rotation_period: Some(DEFAULT_KEY_ROTATION_PERIOD),
             retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
+            sign_in: Default::default(),
         };
         let services = Services::with_hasher(
             store,

@@ -1,7 +1,8 @@
-//! The browser cookies of the hosted pages: the SSO session and the CSRF
-//! token. Both are `HttpOnly`, `SameSite=Lax`, `Path=/`; on an https public URL
-//! they are `Secure` with the `__Host-` prefix, which binds them to this exact
-//! origin (RFC 6265bis §4.1.3.2).
+//! The browser cookies of the hosted pages: the SSO session, the CSRF token
+//! and the device cookie (a browser that signed in before, for brute-force
+//! protection; it outlives sessions). All are `HttpOnly`, `SameSite=Lax`,
+//! `Path=/`; on an https public URL they are `Secure` with the `__Host-`
+//! prefix, which binds them to this exact origin (RFC 6265bis §4.1.3.2).
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
@@ -10,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 pub enum Cookie {
     Session,
     Csrf,
+    Device,
 }
 
 impl Cookie {
@@ -17,6 +19,7 @@ impl Cookie {
         match self {
             Self::Session => "gatehouse_session",
             Self::Csrf => "gatehouse_csrf",
+            Self::Device => "gatehouse_device",
         }
     }
 
@@ -49,6 +52,16 @@ impl Cookie {
         let secure_attr = if secure { "; Secure" } else { "" };
         HeaderValue::from_str(&format!(
             "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure_attr}",
+            self.name(secure)
+        ))
+        .ok()
+    }
+
+    /// `Set-Cookie` storing `value` for `max_age_secs`, across browser restarts.
+    pub fn set_for(self, value: &str, secure: bool, max_age_secs: i64) -> Option<HeaderValue> {
+        let secure_attr = if secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure_attr}",
             self.name(secure)
         ))
         .ok()

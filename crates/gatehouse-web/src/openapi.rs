@@ -12,7 +12,7 @@ use utoipa::openapi::{Content, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
-use crate::api::{api_tokens, clients, groups, orgs, sessions, users};
+use crate::api::{api_tokens, clients, groups, lockout, orgs, sessions, users};
 use crate::health;
 use crate::problem::{PROBLEM_JSON, Problem};
 
@@ -65,6 +65,8 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         clients::update_client,
         clients::delete_client,
         clients::rotate_secret,
+        lockout::get_lockout,
+        lockout::clear_lockout,
     ),
     components(schemas(
         Problem,

@@ -10,6 +10,7 @@ mod org;
 mod page;
 mod session;
 mod signing_key;
+mod throttle;
 mod user;
 
 pub use api_token::{ApiToken, TokenScope};
@@ -25,4 +26,7 @@ pub use org::Organization;
 pub use page::{Page, SortOrder};
 pub use session::SsoSession;
 pub use signing_key::{Algorithm, Jwk, KeyRotation, KeyState, StoredKey};
+pub use throttle::{
+    CounterKey, CounterState, Factor, KnownDevice, Limits, Scope, Subject, ThrottlePolicy,
+};
 pub use user::{LifecycleAction, StandardClaims, User, UserQuery, UserSort, UserStatus};

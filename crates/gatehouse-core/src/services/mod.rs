@@ -18,6 +18,7 @@ pub mod principal;
 pub mod profile;
 pub mod sessions;
 mod setup;
+pub mod throttle;
 mod users;
 
 use std::sync::Arc;
@@ -34,11 +35,12 @@ pub use keys::{
 };
 pub use oauth::{BackChannel, LogoutSender, OAuth, OAuthSettings};
 pub use orgs::{NewOrg, Orgs};
-pub use password_login::PasswordLogin;
+pub use password_login::{PasswordLogin, SignIn};
 pub use principal::{AdminPrincipal, RequestContext};
 pub use profile::UserProfile;
 pub use sessions::{SessionSettings, Sessions};
 pub use setup::{Setup, SetupResult};
+pub use throttle::{Admission, Attempt, Lockout, SignInSettings, Throttle};
 pub use users::{NewUser, Users};
 
 use crate::clock::{Clock, Rng};
@@ -70,6 +72,8 @@ pub struct ServicesConfig {
     /// How long a retired signing key stays in JWKS; must exceed the longest
     /// lifetime of a token it signed. Default [`DEFAULT_RETIRED_KEY_RETENTION`].
     pub retired_key_retention: Duration,
+    /// Brute-force protection and the password hasher's queue bound.
+    pub sign_in: SignInSettings,
 }
 
 /// What every service holds: the store and the injected clock, RNG and hasher.
@@ -118,6 +122,8 @@ pub struct Services {
     pub api_tokens: ApiTokens,
     pub clients: Clients,
     pub password_login: PasswordLogin,
+    /// Sign-in throttling; the second-factor code counts its failures here too.
+    pub throttle: Throttle,
     pub admin_auth: AdminAuth,
     pub setup: Setup,
     pub sessions: Sessions,
@@ -142,7 +148,9 @@ impl Services {
         master_key: MasterKey,
         config: ServicesConfig,
     ) -> Result<Arc<Self>> {
-        let hasher = PasswordHasher::new(config.hash_concurrency.max(1));
+        let slots = config.hash_concurrency.max(1);
+        let queue = config.sign_in.hash_queue.unwrap_or(4 * slots);
+        let hasher = PasswordHasher::new(slots).with_queue(queue);
         Self::with_hasher(store, clock, rng, master_key, config, hasher).await
     }
 
@@ -204,6 +212,7 @@ impl Services {
             config.oauth.clone(),
             pairwise_salt,
         );
+        let throttle = Throttle::new(deps.clone(), config.sign_in.clone());
         let bootstrap = config
             .bootstrap_token
             .as_ref()
@@ -214,7 +223,8 @@ impl Services {
             groups: Groups::new(deps.clone()),
             api_tokens: ApiTokens::new(deps.clone()),
             clients: Clients::new(deps.clone()),
-            password_login: PasswordLogin::new(deps.clone()),
+            password_login: PasswordLogin::new(deps.clone(), throttle.clone()),
+            throttle,
             admin_auth: AdminAuth::new(deps.clone(), bootstrap.clone()),
             setup: Setup::new(deps.clone(), bootstrap.is_some()),
             sessions,

@@ -13,6 +13,7 @@
 pub mod api_tokens;
 pub mod clients;
 pub mod groups;
+pub mod lockout;
 pub mod orgs;
 pub mod sessions;
 pub mod user_document;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(api_tokens::routes())
         .merge(sessions::routes())
         .merge(clients::routes())
+        .merge(lockout::routes())
 }
 
 /// Page size when `limit` is not given.
