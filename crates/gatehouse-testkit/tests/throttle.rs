@@ -16,6 +16,8 @@ use gatehouse_testkit::TestServer;
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";
+/// A wrong password, distinctive enough to look for in audit details.
+const WRONG: &str = "Tr0ub4dor&3-guess";
 
 fn from(ip: &str) -> RequestContext {
     RequestContext {
@@ -89,13 +91,13 @@ async fn backs_off_then_locks_and_the_lock_expires(server: TestServer) {
     // Three free failures, then each one doubles the wait: 1, 2, 4 … s.
     for _ in 0..3 {
         assert_eq!(
-            password(&server, ip, "ada", "wrong", None).await.0,
+            password(&server, ip, "ada", WRONG, None).await.0,
             Seen::Refused
         );
     }
     for n in 0..6 {
         assert_eq!(
-            password(&server, ip, "ada", "wrong", None).await.0,
+            password(&server, ip, "ada", WRONG, None).await.0,
             Seen::Refused
         );
         let wait = 1u64 << n;
@@ -113,7 +115,7 @@ async fn backs_off_then_locks_and_the_lock_expires(server: TestServer) {
     }
     // The tenth failure locks this source out of the account for 15 minutes.
     assert_eq!(
-        password(&server, ip, "ada", "wrong", None).await.0,
+        password(&server, ip, "ada", WRONG, None).await.0,
         Seen::Refused
     );
     assert_eq!(
@@ -152,7 +154,7 @@ async fn backs_off_then_locks_and_the_lock_expires(server: TestServer) {
         10
     );
     for event in throttled.iter().chain(&failures) {
-        assert!(!event.details.to_string().contains("wrong"));
+        assert!(!event.details.to_string().contains(WRONG));
         assert!(!event.details.to_string().contains(PASSWORD));
     }
 }
@@ -163,11 +165,7 @@ async fn unknown_logins_are_throttled_exactly_like_known_ones(server: TestServer
     for login in ["ada", "nobody"] {
         let mut answers = Vec::new();
         for _ in 0..5 {
-            answers.push(
-                password(&server, "192.0.2.10", login, "wrong", None)
-                    .await
-                    .0,
-            );
+            answers.push(password(&server, "192.0.2.10", login, WRONG, None).await.0);
         }
         seen.push(answers);
     }
