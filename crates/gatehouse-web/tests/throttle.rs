@@ -240,6 +240,63 @@ async fn admin_sees_and_clears_a_lockout(server: TestServer) {
     assert_eq!(anonymous.status(), 401);
 }
 
+/// With every hashing slot taken and the queue full, a sign-in is answered
+/// 503 with `Retry-After` at once, and the queued one completes once a slot
+/// frees. No timing: the test holds the slot itself and waits for the queue
+/// to fill by watching its length.
+#[tokio::test]
+async fn overload_is_shed_at_once_beyond_the_queue_bound() {
+    let server = TestServer::start_with(TestOptions {
+        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        hash_concurrency: 1,
+        hash_queue: Some(1),
+        ..TestOptions::default()
+    })
+    .await;
+    user(&server, "ada").await;
+    let slot = server.hasher.occupy().await.unwrap();
+    let queued = {
+        let b = browser(&server);
+        let url = server.url("");
+        tokio::spawn(async move {
+            let server_url = url;
+            let page = b
+                .client()
+                .get(format!("{server_url}/login"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let mut form = hidden_fields(&page);
+            form.push(("username".into(), "ada".into()));
+            form.push(("password".into(), PASSWORD.into()));
+            let response = b
+                .client()
+                .post(format!("{server_url}/login"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        })
+    };
+    while server.hasher.queued() < 1 {
+        tokio::task::yield_now().await;
+    }
+    for username in ["ada", "nobody"] {
+        let shed = login(&browser(&server), &server, "192.0.2.1", username, PASSWORD).await;
+        assert_eq!(shed.status, 503, "{}", shed.html);
+        assert_eq!(shed.retry_after.as_deref(), Some("1"));
+        assert!(shed.html.contains("Try again in a moment"));
+    }
+    drop(slot);
+    let (status, html) = queued.await.unwrap();
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("You are signed in as ada."));
+}
+
 macro_rules! on_both_engines {
     ($($case:ident),* $(,)?) => {
         mod sqlite {

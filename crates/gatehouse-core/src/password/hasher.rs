@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use argon2::PasswordHasher as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
-use tokio::sync::{Semaphore, TryAcquireError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use super::format::{self, Parsed};
 use super::{MAX_PASSWORD_BYTES, PasswordError, StoredPassword};
@@ -110,6 +110,16 @@ impl PasswordHasher {
     /// default); one more is refused at once with [`PasswordError::Busy`].
     pub fn with_queue(self, max_queued: usize) -> Self {
         self.rebuilt(self.inner.rng.clone(), max_queued)
+    }
+
+    /// Takes one hashing slot through the same queue as a hash (so `Busy`
+    /// when it is full) and holds it until the returned guard drops: for work
+    /// that must not run beside hashing, and for tests that need a saturated
+    /// hasher without racing real hashes.
+    pub async fn occupy(&self) -> Result<HashSlot, PasswordError> {
+        self.permit()
+            .await
+            .map(|permit| HashSlot { _permit: permit })
     }
 
     /// How many callers wait for a hashing slot now.
@@ -221,22 +231,7 @@ impl PasswordHasher {
         T: Send + 'static,
         F: FnOnce(&Inner) -> T + Send + 'static,
     {
-        let permits = Arc::clone(&self.inner.permits);
-        let permit = match permits.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(TryAcquireError::Closed) => return Err(PasswordError::Unavailable),
-            Err(TryAcquireError::NoPermits) => {
-                // Take a place in the queue, or leave at once when it is full.
-                let place = Queued::join(&self.inner.queued, self.inner.max_queued)
-                    .ok_or(PasswordError::Busy)?;
-                let permit = permits
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| PasswordError::Unavailable)?;
-                drop(place);
-                permit
-            }
-        };
+        let permit = self.permit().await?;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -245,6 +240,32 @@ impl PasswordHasher {
         .await
         .map_err(|_| PasswordError::Unavailable)
     }
+}
+
+impl PasswordHasher {
+    /// A hashing slot: at once when one is free, else after a wait in the
+    /// queue, or `Busy` at once when the queue is full.
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, PasswordError> {
+        let permits = Arc::clone(&self.inner.permits);
+        match permits.clone().try_acquire_owned() {
+            Ok(permit) => Ok(permit),
+            Err(TryAcquireError::Closed) => Err(PasswordError::Unavailable),
+            Err(TryAcquireError::NoPermits) => {
+                let _place = Queued::join(&self.inner.queued, self.inner.max_queued)
+                    .ok_or(PasswordError::Busy)?;
+                permits
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| PasswordError::Unavailable)
+            }
+        }
+    }
+}
+
+/// A hashing slot held by [`PasswordHasher::occupy`]; released on drop.
+#[derive(Debug)]
+pub struct HashSlot {
+    _permit: OwnedSemaphorePermit,
 }
 
 /// A place in the queue for a hashing permit, given up when dropped (also

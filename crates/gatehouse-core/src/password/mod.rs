@@ -27,7 +27,7 @@ mod stored;
 #[cfg(test)]
 mod tests;
 
-pub use hasher::{PasswordHasher, Verification};
+pub use hasher::{HashSlot, PasswordHasher, Verification};
 pub use policy::{PasswordPolicy, PolicyContext, PolicyViolations, Violation};
 pub use stored::{Scheme, StoredPassword};
 
