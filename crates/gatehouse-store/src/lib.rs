@@ -19,7 +19,7 @@
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
 //! per storage trait: `org`, `user`, `group`, `api_token`, `client`, `audit`,
 //! `meta`, `signing_key`, `session`, `grant`, `device`, `logout_delivery`,
-//! `sign_in_throttle`.
+//! `factor` and `signon` (multifactor authentication), `sign_in_throttle`.
 
 use std::sync::Arc;
 
@@ -33,6 +33,7 @@ mod constraint;
 mod cursor;
 mod device;
 mod engine;
+mod factor;
 mod grant;
 mod group;
 mod logout_delivery;
@@ -42,6 +43,7 @@ mod postgres;
 mod session;
 mod sign_in_throttle;
 mod signing_key;
+mod signon;
 mod sqlite;
 mod store;
 mod user;

@@ -10,7 +10,7 @@ use gatehouse_core::StoreError;
 use gatehouse_core::clock::Millis;
 use gatehouse_core::ids::UserId;
 use gatehouse_core::model::{
-    AuditEvent, CounterKey, CounterState, Factor, KnownDevice, Scope, ThrottlePolicy,
+    AuditEvent, CounterKey, CounterState, KnownDevice, Proof, Scope, ThrottlePolicy,
 };
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::{SignInThrottleStore, StoreResult};
@@ -26,7 +26,7 @@ fn counter_from(row: &impl Record) -> StoreResult<CounterState> {
     let scope = col(row.text("scope"))?;
     Ok(CounterState {
         key: col(row.text("key"))?,
-        factor: Factor::parse(&factor)
+        factor: Proof::parse(&factor)
             .ok_or_else(|| StoreError::Backend(format!("unknown factor {factor:?}")))?,
         scope: Scope::parse(&scope)
             .ok_or_else(|| StoreError::Backend(format!("unknown scope {scope:?}")))?,

@@ -7,6 +7,8 @@
 //! `postgres::<case>`. Password hashes here are fake PHC strings: no hashing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "cases/factors.rs"]
+mod factors;
 #[path = "cases/logout_deliveries.rs"]
 mod logout_deliveries;
 #[path = "cases/sessions_grants.rs"]
@@ -29,6 +31,7 @@ use gatehouse_core::password::StoredPassword;
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
 
+use factors::*;
 use logout_deliveries::*;
 use sessions_grants::*;
 use sign_in_throttle::*;
@@ -121,6 +124,10 @@ conformance!(
     sign_in_concurrent_failures_are_all_counted,
     sign_in_success_resets_remembers_the_device_and_admin_clears,
     sign_in_purge_removes_only_idle_counters_and_old_devices,
+    factor_totp_step_is_compare_and_set,
+    factor_concurrent_codes_exactly_one_wins,
+    mfa_challenge_completes_once_and_expires,
+    signon_policy_round_trips,
 );
 
 // ---------------------------------------------------------------- helpers

@@ -9,7 +9,7 @@
 use gatehouse_core::Error;
 use gatehouse_core::clock::{Clock, SystemRng};
 use gatehouse_core::ids::{AuditEventId, OrgId, UserId};
-use gatehouse_core::model::{AuditEvent, AuditQuery, Factor, Outcome, Subject};
+use gatehouse_core::model::{AuditEvent, AuditQuery, Outcome, Proof, Subject};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::{Admission, RequestContext, SignIn};
 use gatehouse_testkit::TestServer;
@@ -246,7 +246,7 @@ async fn second_factor_counters_are_separate_and_expire(server: TestServer) {
     let attempt = throttle
         .attempt(
             &ctx,
-            Factor::SecondFactor,
+            Proof::SecondFactor,
             &subject,
             OrgId::DEFAULT,
             Some(id),
@@ -316,7 +316,7 @@ async fn second_factor_counters_are_separate_and_expire(server: TestServer) {
         lockout
             .counters
             .iter()
-            .any(|c| c.factor == Factor::SecondFactor)
+            .any(|c| c.factor == Proof::SecondFactor)
     );
     throttle
         .clear_lockout(&who, &RequestContext::default(), id)

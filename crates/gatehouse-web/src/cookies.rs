@@ -1,8 +1,10 @@
-//! The browser cookies of the hosted pages: the SSO session, the CSRF token
-//! and the device cookie (a browser that signed in before, for brute-force
-//! protection; it outlives sessions). All are `HttpOnly`, `SameSite=Lax`,
-//! `Path=/`; on an https public URL they are `Secure` with the `__Host-`
-//! prefix, which binds them to this exact origin (RFC 6265bis §4.1.3.2).
+//! The browser cookies of the hosted pages: the SSO session, the CSRF
+//! token, the half-finished multifactor sign-in, the remembered device (skips
+//! the second factor) and the known device (a browser that signed in to an
+//! account before, judged on its own brute-force counter).
+//! All are `HttpOnly`, `SameSite=Lax`, `Path=/`; on an https public URL
+//! they are `Secure` with the `__Host-` prefix, which binds them to this exact
+//! origin (RFC 6265bis §4.1.3.2).
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
@@ -11,7 +13,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 pub enum Cookie {
     Session,
     Csrf,
+    /// The handle of a sign-in waiting for its second factor (minutes).
+    Mfa,
+    /// "Remember this device": skips the second factor (days).
     Device,
+    /// A browser that signed in before: exempt from the account-wide lockout (days).
+    KnownDevice,
 }
 
 impl Cookie {
@@ -19,7 +26,9 @@ impl Cookie {
         match self {
             Self::Session => "gatehouse_session",
             Self::Csrf => "gatehouse_csrf",
+            Self::Mfa => "gatehouse_mfa",
             Self::Device => "gatehouse_device",
+            Self::KnownDevice => "gatehouse_known_device",
         }
     }
 
@@ -57,7 +66,7 @@ impl Cookie {
         .ok()
     }
 
-    /// `Set-Cookie` storing `value` for `max_age_secs`, across browser restarts.
+    /// `Set-Cookie` storing `value` for `max_age_secs`.
     pub fn set_for(self, value: &str, secure: bool, max_age_secs: i64) -> Option<HeaderValue> {
         let secure_attr = if secure { "; Secure" } else { "" };
         HeaderValue::from_str(&format!(

@@ -147,6 +147,7 @@ async fn run(engine: &str, url: &str) -> anyhow::Result<()> {
         key_rotation_period: None,
         retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
         sign_in: Default::default(),
+        mailer: None,
     };
     // As many clients as the queue holds: a caller woken with a slot still
     // counts as queued until it runs, so slots + queue could see a spurious 503.

@@ -136,6 +136,9 @@ impl Maintenance {
                         if let Err(e) = services.throttle.purge().await {
                             tracing::error!(error = %e, "deleting idle sign-in counters failed; retrying in a minute");
                         }
+                        if let Err(e) = services.mfa.purge_expired().await {
+                            tracing::error!(error = %e, "deleting expired sign-in challenges failed; retrying in a minute");
+                        }
                     }
                 }
             }

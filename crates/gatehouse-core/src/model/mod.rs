@@ -3,6 +3,7 @@
 mod api_token;
 mod audit;
 mod client;
+mod factor;
 mod grant;
 mod group;
 mod logout_delivery;
@@ -16,6 +17,9 @@ mod user;
 pub use api_token::{ApiToken, TokenScope};
 pub use audit::{AuditEvent, AuditQuery, Outcome};
 pub use client::{Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes};
+pub use factor::{
+    Factor, FactorKind, FactorStatus, MfaChallenge, PolicyScope, SecondFactorRule, SignOnPolicy,
+};
 pub use grant::{
     AuthorizationCode, CodeRedemption, Consent, DeviceApproval, DeviceCode, DevicePoll,
     DeviceStatus, Grant, PendingAuthorization, RefreshRotation, RefreshToken,
@@ -27,6 +31,6 @@ pub use page::{Page, SortOrder};
 pub use session::SsoSession;
 pub use signing_key::{Algorithm, Jwk, KeyRotation, KeyState, StoredKey};
 pub use throttle::{
-    CounterKey, CounterState, Factor, KnownDevice, Limits, Scope, Subject, ThrottlePolicy,
+    CounterKey, CounterState, KnownDevice, Limits, Proof, Scope, Subject, ThrottlePolicy,
 };
 pub use user::{LifecycleAction, StandardClaims, User, UserQuery, UserSort, UserStatus};

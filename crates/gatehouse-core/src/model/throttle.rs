@@ -15,23 +15,23 @@ use crate::secret::TokenHash;
 /// Which proof a counter counts failures of; each has its own counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Factor {
+pub enum Proof {
     Password,
     SecondFactor,
 }
 
-impl Factor {
+impl Proof {
     pub fn as_str(self) -> &'static str {
         match self {
-            Factor::Password => "password",
-            Factor::SecondFactor => "second_factor",
+            Proof::Password => "password",
+            Proof::SecondFactor => "second_factor",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
-            "password" => Some(Factor::Password),
-            "second_factor" => Some(Factor::SecondFactor),
+            "password" => Some(Proof::Password),
+            "second_factor" => Some(Proof::SecondFactor),
             _ => None,
         }
     }
@@ -107,7 +107,7 @@ impl Subject {
 pub struct CounterKey {
     /// SHA-256 of factor, scope and the scope's values: the primary key.
     pub key: String,
-    pub factor: Factor,
+    pub factor: Proof,
     pub scope: Scope,
     /// SHA-256 of the account the counter belongs to (empty for [`Scope::Ip`]),
     /// so an administrator finds and clears an account's counters.
@@ -117,7 +117,7 @@ pub struct CounterKey {
 impl CounterKey {
     /// The counter of `scope` for `subject` and `extra` (the IP, or the
     /// device's token hash); which of them matter depends on the scope.
-    pub fn new(factor: Factor, scope: Scope, subject: Option<&Subject>, extra: &str) -> Self {
+    pub fn new(factor: Proof, scope: Scope, subject: Option<&Subject>, extra: &str) -> Self {
         let subject = subject.map(Subject::hash).unwrap_or_default();
         let key = TokenHash::of(&format!(
             "{}\u{0}{}\u{0}{subject}\u{0}{extra}",
@@ -139,7 +139,7 @@ impl CounterKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterState {
     pub key: String,
-    pub factor: Factor,
+    pub factor: Proof,
     pub scope: Scope,
     /// Consecutive failures: a failure more than the policy's window after the
     /// previous one starts again at 1.
@@ -321,10 +321,10 @@ mod tests {
         let org = OrgId::DEFAULT;
         let alice = Subject::login(org, " Alice ");
         assert_eq!(alice, Subject::login(org, "alice"));
-        let a = CounterKey::new(Factor::Password, Scope::Account, Some(&alice), "");
-        let b = CounterKey::new(Factor::SecondFactor, Scope::Account, Some(&alice), "");
-        let c = CounterKey::new(Factor::Password, Scope::AccountIp, Some(&alice), "10.0.0.1");
-        let d = CounterKey::new(Factor::Password, Scope::AccountIp, Some(&alice), "10.0.0.2");
+        let a = CounterKey::new(Proof::Password, Scope::Account, Some(&alice), "");
+        let b = CounterKey::new(Proof::SecondFactor, Scope::Account, Some(&alice), "");
+        let c = CounterKey::new(Proof::Password, Scope::AccountIp, Some(&alice), "10.0.0.1");
+        let d = CounterKey::new(Proof::Password, Scope::AccountIp, Some(&alice), "10.0.0.2");
         let keys = [&a.key, &b.key, &c.key, &d.key];
         for (i, x) in keys.iter().enumerate() {
             for y in &keys[i + 1..] {

@@ -13,7 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::OrgId;
-use crate::model::{Factor, Outcome, Subject, User, UserStatus};
+use crate::model::{Outcome, Proof, Subject, User, UserStatus};
 use crate::password::{PasswordError, Verification};
 use crate::secret::Secret;
 use crate::services::Deps;
@@ -90,7 +90,7 @@ impl PasswordLogin {
             .throttle
             .attempt(
                 ctx,
-                Factor::Password,
+                Proof::Password,
                 &subject,
                 org,
                 user.as_ref().map(|u| u.id),

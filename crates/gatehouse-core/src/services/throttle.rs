@@ -1,6 +1,6 @@
 //! Brute-force and credential-stuffing protection for sign-in: progressive
 //! delay and temporary lockout, per account, per client IP and per account and
-//! IP, with separate counters per [`Factor`].
+//! IP, with separate counters per [`Proof`] (password, second factor).
 //!
 //! How an attempt is judged ([`Throttle::attempt`], [`Throttle::check`]):
 //! - From a browser that signed in to this account before (a *known device*,
@@ -21,7 +21,7 @@
 //! and device counters (not the account-wide one: an attacker must not be able
 //! to clear it by a success elsewhere) and remembers the browser.
 //!
-//! The second-factor code uses the same calls with [`Factor::SecondFactor`]
+//! The second-factor code uses the same calls with [`Proof::SecondFactor`]
 //! and [`Subject::User`].
 
 use std::net::IpAddr;
@@ -31,7 +31,7 @@ use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::ids::{OrgId, UserId};
 use crate::model::{
-    AuditEvent, CounterKey, CounterState, Factor, KnownDevice, Outcome, Scope, Subject,
+    AuditEvent, CounterKey, CounterState, KnownDevice, Outcome, Proof, Scope, Subject,
     ThrottlePolicy,
 };
 use crate::secret::{Secret, TokenHash};
@@ -69,7 +69,7 @@ impl Default for SignInSettings {
 /// The counters that judge one attempt, and what a success resets.
 #[derive(Debug, Clone)]
 pub struct Attempt {
-    factor: Factor,
+    factor: Proof,
     counters: Vec<CounterKey>,
     reset: Vec<String>,
     /// The presented device cookie's hash, when it is known for the account.
@@ -139,7 +139,7 @@ impl Throttle {
     pub async fn attempt(
         &self,
         ctx: &RequestContext,
-        factor: Factor,
+        factor: Proof,
         subject: &Subject,
         org: OrgId,
         user: Option<UserId>,

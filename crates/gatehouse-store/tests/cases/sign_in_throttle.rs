@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use gatehouse_core::model::{
-    AuditQuery, CounterKey, Factor, KnownDevice, Scope, Subject, ThrottlePolicy,
+    AuditQuery, CounterKey, KnownDevice, Proof, Scope, Subject, ThrottlePolicy,
 };
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
@@ -28,7 +28,7 @@ async fn events(store: &dyn Store, action: &str) -> Vec<gatehouse_core::model::A
 fn account(login: &str) -> CounterKey {
     let subject = Subject::login(gatehouse_core::ids::OrgId::DEFAULT, login);
     CounterKey::new(
-        Factor::Password,
+        Proof::Password,
         Scope::AccountIp,
         Some(&subject),
         "192.0.2.1",
@@ -117,7 +117,7 @@ pub(crate) async fn sign_in_concurrent_failures_are_all_counted(store: Arc<dyn S
     let policy = Arc::new(ThrottlePolicy::default());
     let keys = Arc::new(vec![
         account("ada"),
-        CounterKey::new(Factor::Password, Scope::Ip, None, "192.0.2.1"),
+        CounterKey::new(Proof::Password, Scope::Ip, None, "192.0.2.1"),
     ]);
     let now = 1_800_000_000_000;
     let mut tasks = Vec::new();
@@ -172,16 +172,16 @@ pub(crate) async fn sign_in_success_resets_remembers_the_device_and_admin_clears
     let policy = ThrottlePolicy::default();
     let by_name = Subject::login(org, "ADA");
     let by_mail = Subject::login(org, "ada@example.com");
-    let account = CounterKey::new(Factor::Password, Scope::Account, Some(&by_name), "");
-    let account_ip = CounterKey::new(Factor::Password, Scope::AccountIp, Some(&by_mail), "ip");
+    let account = CounterKey::new(Proof::Password, Scope::Account, Some(&by_name), "");
+    let account_ip = CounterKey::new(Proof::Password, Scope::AccountIp, Some(&by_mail), "ip");
     let second = CounterKey::new(
-        Factor::SecondFactor,
+        Proof::SecondFactor,
         Scope::Account,
         Some(&Subject::User(user.id)),
         "",
     );
     let other = CounterKey::new(
-        Factor::Password,
+        Proof::Password,
         Scope::Account,
         Some(&Subject::login(org, "bob")),
         "",
