@@ -26,6 +26,7 @@ use crate::model::{
     UserQuery,
 };
 use crate::model::{ScimGroup, ScimListQuery, ScimPage, ScimUser};
+use crate::model::{CounterKey, CounterState, KnownDevice, ThrottlePolicy};
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
 
@@ -544,6 +545,60 @@ pub trait ScimStore: Send + Sync {
     ) -> StoreResult<ScimPage<ScimGroup>>;
 }
 
+// ---- sign-in throttling (services::throttle) ----
+
+/// Sign-in failure counters and the browsers known to have signed in to an
+/// account. Shared by every node: a load balancer spreads one attacker over all
+/// of them, so a per-node count would multiply what they may try.
+#[async_trait]
+pub trait SignInThrottleStore: Send + Sync {
+    /// The stored state of those of `keys` that exist.
+    async fn sign_in_counters(&self, keys: &[String]) -> StoreResult<Vec<CounterState>>;
+    /// Counts one failure on each counter, atomically (concurrent failures are
+    /// all counted): a counter whose last failure is before `now - policy.window_ms`
+    /// starts again at 1. Where `policy` blocks the new count, `blocked_until`
+    /// is raised to it. In the same transaction `audit` (the failure) is written,
+    /// and `lockout` too when a counter reached its lockout threshold in this
+    /// call, its `details.locked` listing those counters. Returns the new states.
+    async fn count_sign_in_failure(
+        &self,
+        counters: &[CounterKey],
+        policy: &ThrottlePolicy,
+        now: Millis,
+        audit: &AuditEvent,
+        lockout: &AuditEvent,
+    ) -> StoreResult<Vec<CounterState>>;
+    /// A successful sign-in: deletes the counters `reset`, remembers `device`
+    /// (or extends it), and writes `audit`, in one transaction.
+    async fn record_sign_in(
+        &self,
+        reset: &[String],
+        device: Option<&KnownDevice>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Whether the browser whose cookie hashes to `token_hash` signed in to
+    /// `user` and is remembered past `now`.
+    async fn is_known_device(
+        &self,
+        token_hash: &TokenHash,
+        user: UserId,
+        now: Millis,
+    ) -> StoreResult<bool>;
+    /// Every counter belonging to one of `subjects` (see `CounterKey::subject`).
+    async fn sign_in_counters_of(&self, subjects: &[String]) -> StoreResult<Vec<CounterState>>;
+    /// Deletes every counter belonging to one of `subjects`, with `audit`;
+    /// returns how many went (0 writes no audit).
+    async fn clear_sign_in_counters(
+        &self,
+        subjects: &[String],
+        audit: &AuditEvent,
+    ) -> StoreResult<u64>;
+    /// Deletes counters that neither block nor count any more (idle for the
+    /// policy's window) and devices no longer remembered, at `now`; returns how
+    /// many rows went.
+    async fn purge_sign_in_throttle(&self, now: Millis) -> StoreResult<u64>;
+}
+
 /// Everything a Gatehouse node stores. `Arc<dyn Store>` is what services hold.
 pub trait Store:
     OrgStore
@@ -561,6 +616,7 @@ pub trait Store:
     + FactorStore
     + SignOnStore
     + ScimStore
+    + SignInThrottleStore
 {
 }
 
@@ -580,5 +636,6 @@ impl<T> Store for T where
         + FactorStore
         + SignOnStore
         + ScimStore
+        + SignInThrottleStore
 {
 }

@@ -18,10 +18,10 @@
 //! `store` (the generic store and its write transactions), `constraint`
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
 //! per storage trait: `org`, `user`, `group`, `api_token`, `client`, `audit`,
-//! `meta`, `signing_key`, `session`, `grant`, `device`, `factor` and
-//! `signon` (multifactor authentication), `scim` (with the SCIM filter → SQL
-//! translation; JSON access is the one per-engine spelling, the `Dialect` in
-//! `engine`).
+//! `meta`, `signing_key`, `session`, `grant`, `device`, `logout_delivery`,
+//! `factor` and `signon` (multifactor authentication), `sign_in_throttle`,
+//! `scim` (with the SCIM filter → SQL translation; JSON access is the one
+//! per-engine spelling, the `Dialect` in `engine`).
 
 use std::sync::Arc;
 
@@ -44,6 +44,7 @@ mod org;
 mod postgres;
 mod scim;
 mod session;
+mod sign_in_throttle;
 mod signing_key;
 mod signon;
 mod sqlite;

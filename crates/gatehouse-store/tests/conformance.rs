@@ -15,6 +15,8 @@ mod logout_deliveries;
 mod scim;
 #[path = "cases/sessions_grants.rs"]
 mod sessions_grants;
+#[path = "cases/sign_in_throttle.rs"]
+mod sign_in_throttle;
 mod signing_keys;
 mod support;
 
@@ -35,6 +37,7 @@ use factors::*;
 use logout_deliveries::*;
 use scim::*;
 use sessions_grants::*;
+use sign_in_throttle::*;
 use signing_keys::{
     signing_key_concurrent_first_starts_agree_on_one_key_per_state,
     signing_key_concurrent_rotations_rotate_once, signing_key_insert_unless_its_state_is_taken,
@@ -120,6 +123,10 @@ conformance!(
     signing_key_rotation_is_compare_and_set,
     signing_key_concurrent_rotations_rotate_once,
     signing_key_retired_removed_only_after_remove_after,
+    sign_in_failures_back_off_lock_and_restart_after_the_window,
+    sign_in_concurrent_failures_are_all_counted,
+    sign_in_success_resets_remembers_the_device_and_admin_clears,
+    sign_in_purge_removes_only_idle_counters_and_old_devices,
     factor_totp_step_is_compare_and_set,
     factor_concurrent_codes_exactly_one_wins,
     mfa_challenge_completes_once_and_expires,

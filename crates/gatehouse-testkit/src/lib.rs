@@ -61,6 +61,10 @@ pub struct TestOptions {
     pub bootstrap_token: Option<String>,
     pub body_limit_bytes: usize,
     pub trusted_proxies: Vec<Cidr>,
+    /// Password hashes run at once.
+    pub hash_concurrency: usize,
+    /// Sign-ins that may wait for a hashing slot (`None`: unbounded).
+    pub hash_queue: Option<usize>,
 }
 
 impl Default for TestOptions {
@@ -70,6 +74,8 @@ impl Default for TestOptions {
             bootstrap_token: Some(BOOTSTRAP_TOKEN.to_owned()),
             body_limit_bytes: gatehouse_web::DEFAULT_BODY_LIMIT,
             trusted_proxies: Vec::new(),
+            hash_concurrency: 4,
+            hash_queue: None,
         }
     }
 }
@@ -89,6 +95,8 @@ pub struct TestServer {
     pub clock: FakeClock,
     /// The services behind the HTTP surface, for setup steps HTTP cannot reach.
     pub services: Arc<Services>,
+    /// The services' password hasher (cheap parameters), e.g. to saturate it.
+    pub hasher: PasswordHasher,
     addr: SocketAddr,
     client: reqwest::Client,
     logout_sender: HttpLogoutSender,
@@ -150,8 +158,9 @@ impl TestServer {
             .await
             .map_err(|e| anyhow::anyhow!("opening the test database: {e}"))?;
         let clock = FakeClock::at(START_MILLIS);
-        let hasher = PasswordHasher::with_params(256, 1, 1, 4)
-            .map_err(|e| anyhow::anyhow!("test hasher: {e}"))?;
+        let hasher = PasswordHasher::with_params(256, 1, 1, options.hash_concurrency)
+            .map_err(|e| anyhow::anyhow!("test hasher: {e}"))?
+            .with_queue(options.hash_queue.unwrap_or(usize::MAX));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding 127.0.0.1:0")?;
@@ -159,12 +168,13 @@ impl TestServer {
         let public_url = format!("http://{addr}");
         let config = ServicesConfig {
             bootstrap_token: options.bootstrap_token.clone().map(Secret::new),
-            hash_concurrency: 4,
+            hash_concurrency: options.hash_concurrency,
             public_url: public_url.clone(),
             sessions: Default::default(),
             oauth: Default::default(),
             key_rotation_period: Some(DEFAULT_KEY_ROTATION_PERIOD),
             retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
+            sign_in: Default::default(),
             mailer: Some(Arc::new(FileMailbox::new(
                 dir.path().join("mailbox"),
                 "gatehouse@localhost",
@@ -176,7 +186,7 @@ impl TestServer {
             rng.clone(),
             MasterKey::generate(rng.as_ref()),
             config,
-            hasher,
+            hasher.clone(),
         )
         .await
         .map_err(|e| anyhow::anyhow!("starting services: {e}"))?;
@@ -205,6 +215,7 @@ impl TestServer {
         Ok(Self {
             clock,
             services,
+            hasher,
             addr,
             client,
             logout_sender,

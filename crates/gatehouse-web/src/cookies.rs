@@ -1,5 +1,7 @@
 //! The browser cookies of the hosted pages: the SSO session, the CSRF
-//! token, the half-finished multifactor sign-in and the remembered device.
+//! token, the half-finished multifactor sign-in, the remembered device (skips
+//! the second factor) and the known device (a browser that signed in to an
+//! account before, judged on its own brute-force counter).
 //! All are `HttpOnly`, `SameSite=Lax`, `Path=/`; on an https public URL
 //! they are `Secure` with the `__Host-` prefix, which binds them to this exact
 //! origin (RFC 6265bis §4.1.3.2).
@@ -15,6 +17,8 @@ pub enum Cookie {
     Mfa,
     /// "Remember this device": skips the second factor (days).
     Device,
+    /// A browser that signed in before: exempt from the account-wide lockout (days).
+    KnownDevice,
 }
 
 impl Cookie {
@@ -24,6 +28,7 @@ impl Cookie {
             Self::Csrf => "gatehouse_csrf",
             Self::Mfa => "gatehouse_mfa",
             Self::Device => "gatehouse_device",
+            Self::KnownDevice => "gatehouse_known_device",
         }
     }
 

@@ -8,19 +8,23 @@
 //!
 //! A failed attempt answers the same page with the same message whether the
 //! account does not exist, has no password, is not active or the password is
-//! wrong; core does the same hashing work in every case.
+//! wrong; core does the same hashing work in every case. An attempt the
+//! brute-force throttle refuses gets the page with 429 and `Retry-After`,
+//! again alike for every login; a full hashing queue gets 503 and `Retry-After`.
+//! A successful sign-in sets the device cookie that marks the browser as known
+//! for the account (core's `services::throttle`).
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gatehouse_core::Error;
 use gatehouse_core::ids::OrgId;
 use gatehouse_core::model::{SsoSession, User};
 use gatehouse_core::secret::Secret;
-use gatehouse_core::services::RequestContext;
 use gatehouse_core::services::mfa::PasswordOutcome;
+use gatehouse_core::services::{RequestContext, SignIn};
 
 use crate::AppState;
 use crate::cookies::Cookie;
@@ -116,8 +120,34 @@ pub async fn submit(
         },
         None => (target.org.unwrap_or(OrgId::DEFAULT), None, None),
     };
-    let user = match sign_in(&state, &ctx, org, &username, &password).await {
-        Ok(user) => user,
+    let known = Cookie::KnownDevice.read(&headers, secure).map(Secret::new);
+    let (user, known) = match sign_in(&state, &ctx, org, &username, &password, known).await {
+        Ok(SignIn::Verified { user, device }) => (*user, device),
+        Ok(SignIn::Throttled { retry_after_secs }) => {
+            let mut page = login_page(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                &target,
+                client_name,
+                username,
+                Some("Too many sign-in attempts. Wait a moment and try again later."),
+            );
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            return page;
+        }
+        Err(Error::Unavailable) => {
+            let mut page = Page::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "Sign-in is busy. Try again in a moment.",
+            )
+            .into_response();
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return page;
+        }
         Err(Error::AuthFailed | Error::Invalid(_)) => {
             return login_page(
                 &state,
@@ -135,7 +165,7 @@ pub async fn submit(
         }
     };
     let device = Cookie::Device.read(&headers, secure);
-    match state
+    let mut response = match state
         .services
         .mfa
         .after_password(&ctx, &user, client.as_deref(), device.as_deref())
@@ -157,7 +187,13 @@ pub async fn submit(
             tracing::error!(%error, "deciding the second factor failed");
             unavailable()
         }
+    };
+    // The password was right: this browser is now known for the account.
+    let lifetime = state.services.throttle.device_lifetime_secs();
+    if let Some(cookie) = Cookie::KnownDevice.set_for(known.expose(), secure, lifetime) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
+    response
 }
 
 /// Completes a sign-in: starts the SSO session (unless `stepped_up` is the
@@ -228,14 +264,15 @@ async fn sign_in(
     org: OrgId,
     username: &str,
     password: &Secret,
-) -> Result<gatehouse_core::model::User, Error> {
+    device: Option<Secret>,
+) -> Result<SignIn, Error> {
     if username.is_empty() || password.is_empty() {
         return Err(Error::AuthFailed);
     }
     state
         .services
         .password_login
-        .verify(ctx, org, username, password)
+        .sign_in(ctx, org, username, password, device.as_ref())
         .await
 }
 

@@ -12,7 +12,9 @@ use utoipa::openapi::{Content, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
-use crate::api::{api_tokens, clients, factors, groups, orgs, sessions, signon_policies, users};
+use crate::api::{
+    api_tokens, clients, factors, groups, lockout, orgs, sessions, signon_policies, users,
+};
 use crate::health;
 use crate::problem::{PROBLEM_JSON, Problem};
 
@@ -65,6 +67,8 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         clients::update_client,
         clients::delete_client,
         clients::rotate_secret,
+        lockout::get_lockout,
+        lockout::clear_lockout,
         factors::enrol_factor,
         factors::list_factors,
         factors::get_factor,

@@ -74,6 +74,7 @@ async fn run(engine: &str, url: &str, users: usize, queries: usize) -> anyhow::R
             key_rotation_period: None,
             retired_key_retention: gatehouse_core::services::DEFAULT_RETIRED_KEY_RETENTION,
             mailer: None,
+            sign_in: Default::default(),
         },
     )
     .await?;

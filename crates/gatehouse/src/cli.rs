@@ -200,6 +200,20 @@ pub struct ServerArgs {
     #[arg(long, value_name = "DAYS")]
     pub key_rotation_days: Option<String>,
 
+    /// Sign-ins allowed to wait for a password-hashing slot; more are answered
+    /// 503 at once [env: GATEHOUSE_HASH_QUEUE] [default: 4 × hash concurrency]
+    #[arg(long, value_name = "N")]
+    pub hash_queue: Option<String>,
+
+    /// Sign-in failures from one source on one account before a lockout
+    /// [env: GATEHOUSE_LOCKOUT_FAILURES] [default: 10]
+    #[arg(long, value_name = "N")]
+    pub lockout_failures: Option<String>,
+
+    /// Minutes a sign-in lockout lasts [env: GATEHOUSE_LOCKOUT_MINUTES] [default: 15]
+    #[arg(long, value_name = "MINUTES")]
+    pub lockout_minutes: Option<String>,
+
     /// File holding a token accepted as an instance admin bearer token
     /// [env: GATEHOUSE_BOOTSTRAP_TOKEN_FILE, or the token in GATEHOUSE_BOOTSTRAP_TOKEN]
     #[arg(long, value_name = "FILE")]

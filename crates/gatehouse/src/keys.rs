@@ -105,7 +105,8 @@ fn rotation_line(done: &RotatedKeys) -> String {
 
 /// The background task calling [`gatehouse_core::services::Keys::maintain`]
 /// and deleting expired sessions, codes and grants
-/// ([`gatehouse_core::services::OAuth::purge_expired`]) every
+/// ([`gatehouse_core::services::OAuth::purge_expired`]) and idle sign-in
+/// counters ([`gatehouse_core::services::Throttle::purge`]) every
 /// [`MAINTENANCE_INTERVAL`]; failures are logged and retried at the next tick.
 pub struct Maintenance {
     stop: oneshot::Sender<()>,
@@ -131,6 +132,9 @@ impl Maintenance {
                             Ok(0) => {}
                             Ok(removed) => tracing::debug!(removed, "expired sessions and grants deleted"),
                             Err(e) => tracing::error!(error = %e, "deleting expired grants failed; retrying in a minute"),
+                        }
+                        if let Err(e) = services.throttle.purge().await {
+                            tracing::error!(error = %e, "deleting idle sign-in counters failed; retrying in a minute");
                         }
                         if let Err(e) = services.mfa.purge_expired().await {
                             tracing::error!(error = %e, "deleting expired sign-in challenges failed; retrying in a minute");

@@ -22,7 +22,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use gatehouse_core::model::ThrottlePolicy;
 use gatehouse_core::secret::Secret;
+use gatehouse_core::services::SignInSettings;
 use gatehouse_web::Cidr;
 
 use crate::cli::{CommonArgs, ServerArgs};
@@ -48,6 +50,10 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_KEY_ROTATION_DAYS: usize = 90;
 /// The longest rotation period accepted, in days (ten years).
 const MAX_KEY_ROTATION_DAYS: usize = 3650;
+/// Failures from one source on one account before a lockout.
+pub const DEFAULT_LOCKOUT_FAILURES: usize = 10;
+/// How long a lockout lasts.
+pub const DEFAULT_LOCKOUT_MINUTES: usize = 15;
 /// Bootstrap tokens shorter than this get a warning: they are admin credentials.
 const SHORT_TOKEN: usize = 16;
 
@@ -134,6 +140,8 @@ pub struct ServerSettings {
     pub bootstrap_token: Option<Secret>,
     /// How long a signing key is active before rotation; `None` (0 days) rotates only on command.
     pub key_rotation: Option<Duration>,
+    /// Brute-force protection: lockout threshold and length, hashing queue bound.
+    pub sign_in: SignInSettings,
 }
 
 /// PEM files for built-in TLS, with the names of the settings they came from.
@@ -380,6 +388,8 @@ pub fn resolve(inputs: &Inputs<'_>, read_file: ReadFile<'_>) -> Result<Resolved,
     let key_rotation = (key_rotation_days > 0)
         .then(|| Duration::from_secs(u64::try_from(key_rotation_days).unwrap_or(0) * 86_400));
 
+    let sign_in = sign_in_settings(&layers)?;
+
     let bootstrap_token = match layers.secret(
         "bootstrap_token",
         "bootstrap_token_file",
@@ -418,10 +428,35 @@ pub fn resolve(inputs: &Inputs<'_>, read_file: ReadFile<'_>) -> Result<Resolved,
                 shutdown_timeout,
                 bootstrap_token,
                 key_rotation,
+                sign_in,
             },
             smtp,
         },
         warnings,
+    })
+}
+
+/// `hash_queue`, `lockout_failures`, `lockout_minutes`.
+fn sign_in_settings(layers: &Layers) -> Result<SignInSettings, SettingError> {
+    let count = |key: &str, min: usize, max: usize| match layers.get(key) {
+        Some((origin, raw)) => parse_count(raw, min, max)
+            .map(Some)
+            .map_err(|p| SettingError::new(origin, p)),
+        None => Ok(None),
+    };
+    let hash_queue = count("hash_queue", 0, 1_000_000)?;
+    let failures = count("lockout_failures", 1, 1000)?.unwrap_or(DEFAULT_LOCKOUT_FAILURES);
+    let minutes = count("lockout_minutes", 1, 7 * 24 * 60)?.unwrap_or(DEFAULT_LOCKOUT_MINUTES);
+    let policy = ThrottlePolicy::default().with_lockout(
+        i64::try_from(failures).unwrap_or(i64::MAX),
+        i64::try_from(minutes)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(60_000),
+    );
+    Ok(SignInSettings {
+        policy,
+        hash_queue,
+        ..SignInSettings::default()
     })
 }
 

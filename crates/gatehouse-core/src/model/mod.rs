@@ -12,6 +12,7 @@ mod page;
 mod scim;
 mod session;
 mod signing_key;
+mod throttle;
 mod user;
 
 pub use api_token::{ApiToken, TokenKind, TokenScope};
@@ -34,4 +35,7 @@ pub use scim::{
 };
 pub use session::SsoSession;
 pub use signing_key::{Algorithm, Jwk, KeyRotation, KeyState, StoredKey};
+pub use throttle::{
+    CounterKey, CounterState, KnownDevice, Limits, Proof, Scope, Subject, ThrottlePolicy,
+};
 pub use user::{LifecycleAction, StandardClaims, User, UserQuery, UserSort, UserStatus};

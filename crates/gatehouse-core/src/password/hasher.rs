@@ -6,15 +6,21 @@
 //! sign-ins queues instead of exhausting memory and the blocking pool. A permit
 //! travels with its job: dropping the caller's future does not release it
 //! before the work it admitted has finished.
+//!
+//! The queue is bounded too ([`PasswordHasher::with_queue`]): when that many
+//! callers already wait for a slot, the next is refused at once with
+//! [`PasswordError::Busy`], so under overload the admitted ones keep a bounded
+//! latency and the rest are shed fast instead of timing out in a queue.
 
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::PasswordHasher as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use super::format::{self, Parsed};
 use super::{MAX_PASSWORD_BYTES, PasswordError, StoredPassword};
@@ -54,6 +60,10 @@ struct Inner {
     params: argon2::Params,
     permits: Arc<Semaphore>,
     max_concurrent: usize,
+    /// Callers allowed to wait for a permit; more are refused with `Busy`.
+    max_queued: usize,
+    /// Callers waiting for a permit now.
+    queued: Arc<AtomicUsize>,
     rng: Arc<dyn Rng>,
     /// An argon2id hash with the current parameters that no password is known
     /// to match, verified against when the account does not exist.
@@ -93,11 +103,38 @@ impl PasswordHasher {
 
     /// Replaces the source of salts (the OS CSPRNG by default).
     pub fn with_rng(self, rng: Arc<dyn Rng>) -> Self {
+        self.rebuilt(rng, self.inner.max_queued)
+    }
+
+    /// Lets at most `max_queued` callers wait for a hashing slot (unbounded by
+    /// default); one more is refused at once with [`PasswordError::Busy`].
+    pub fn with_queue(self, max_queued: usize) -> Self {
+        self.rebuilt(self.inner.rng.clone(), max_queued)
+    }
+
+    /// Takes one hashing slot through the same queue as a hash (so `Busy`
+    /// when it is full) and holds it until the returned guard drops: for work
+    /// that must not run beside hashing, and for tests that need a saturated
+    /// hasher without racing real hashes.
+    pub async fn occupy(&self) -> Result<HashSlot, PasswordError> {
+        self.permit()
+            .await
+            .map(|permit| HashSlot { _permit: permit })
+    }
+
+    /// How many callers wait for a hashing slot now.
+    pub fn queued(&self) -> usize {
+        self.inner.queued.load(Ordering::SeqCst)
+    }
+
+    fn rebuilt(&self, rng: Arc<dyn Rng>, max_queued: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
                 params: self.inner.params.clone(),
                 permits: self.inner.permits.clone(),
                 max_concurrent: self.inner.max_concurrent,
+                max_queued,
+                queued: self.inner.queued.clone(),
                 rng,
                 dummy: self.inner.dummy.clone(),
             }),
@@ -119,6 +156,8 @@ impl PasswordHasher {
                 params,
                 permits: Arc::new(Semaphore::new(max_concurrent)),
                 max_concurrent,
+                max_queued: usize::MAX,
+                queued: Arc::new(AtomicUsize::new(0)),
                 rng: Arc::new(SystemRng::new()),
                 dummy,
             }),
@@ -147,11 +186,15 @@ impl PasswordHasher {
 
     /// Does the work of verifying an argon2id hash with the current parameters
     /// and throws the answer away, so that signing in as an account that does
-    /// not exist takes as long as a wrong password for one that does.
-    pub async fn dummy_verify(&self, password: &Secret) {
+    /// not exist takes as long as a wrong password for one that does. Only
+    /// [`PasswordError::Busy`] is reported: the answer is meaningless and the
+    /// work is the point.
+    pub async fn dummy_verify(&self, password: &Secret) -> Result<(), PasswordError> {
         let dummy = self.inner.dummy.clone();
-        // Nothing to report: the answer is meaningless and the work is the point.
-        let _ = self.check(password, &dummy, false).await;
+        match self.check(password, &dummy, false).await {
+            Err(PasswordError::Busy) => Err(PasswordError::Busy),
+            _ => Ok(()),
+        }
     }
 
     /// Like [`Self::verify`] but never computes a replacement hash.
@@ -180,17 +223,15 @@ impl PasswordHasher {
             .await?
     }
 
-    /// Runs `job` on the blocking pool once a permit is free; the permit is
-    /// released when the job ends, even if the caller has gone away.
+    /// Runs `job` on the blocking pool once a permit is free, or refuses with
+    /// `Busy` when the queue for permits is full; the permit is released when
+    /// the job ends, even if the caller has gone away.
     async fn run<T, F>(&self, job: F) -> Result<T, PasswordError>
     where
         T: Send + 'static,
         F: FnOnce(&Inner) -> T + Send + 'static,
     {
-        let permit = Arc::clone(&self.inner.permits)
-            .acquire_owned()
-            .await
-            .map_err(|_| PasswordError::Unavailable)?;
+        let permit = self.permit().await?;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -198,6 +239,53 @@ impl PasswordHasher {
         })
         .await
         .map_err(|_| PasswordError::Unavailable)
+    }
+}
+
+impl PasswordHasher {
+    /// A hashing slot: at once when one is free, else after a wait in the
+    /// queue, or `Busy` at once when the queue is full.
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, PasswordError> {
+        let permits = Arc::clone(&self.inner.permits);
+        match permits.clone().try_acquire_owned() {
+            Ok(permit) => Ok(permit),
+            Err(TryAcquireError::Closed) => Err(PasswordError::Unavailable),
+            Err(TryAcquireError::NoPermits) => {
+                let _place = Queued::join(&self.inner.queued, self.inner.max_queued)
+                    .ok_or(PasswordError::Busy)?;
+                permits
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| PasswordError::Unavailable)
+            }
+        }
+    }
+}
+
+/// A hashing slot held by [`PasswordHasher::occupy`]; released on drop.
+#[derive(Debug)]
+pub struct HashSlot {
+    _permit: OwnedSemaphorePermit,
+}
+
+/// A place in the queue for a hashing permit, given up when dropped (also
+/// when the waiting caller goes away).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn join(queued: &'a AtomicUsize, max: usize) -> Option<Self> {
+        queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(queued))
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -248,6 +336,7 @@ impl fmt::Debug for PasswordHasher {
             .field("t", &self.inner.params.t_cost())
             .field("p", &self.inner.params.p_cost())
             .field("max_concurrent", &self.inner.max_concurrent)
+            .field("max_queued", &self.inner.max_queued)
             .finish_non_exhaustive()
     }
 }
@@ -269,6 +358,44 @@ mod tests {
             assert!(!parsed.needs_rehash(&hasher.inner.params));
             assert!(!parsed.verify(b"").unwrap());
         }
+    }
+
+    /// The queue bound holds exactly: with every slot taken and the queue
+    /// full, the next caller is refused at once; once slots free up, every
+    /// queued caller is served. No timing: the test holds the slots itself.
+    #[tokio::test]
+    async fn full_queue_refuses_at_once_and_queued_callers_are_served() {
+        let hasher = PasswordHasher::with_params(64, 1, 1, 2)
+            .unwrap()
+            .with_queue(3);
+        let slots = Arc::clone(&hasher.inner.permits)
+            .acquire_many_owned(2)
+            .await
+            .unwrap();
+        let mut waiting = Vec::new();
+        for _ in 0..3 {
+            let h = hasher.clone();
+            waiting.push(tokio::spawn(async move {
+                h.hash(&Secret::new("password")).await
+            }));
+        }
+        while hasher.queued() < 3 {
+            tokio::task::yield_now().await;
+        }
+        let pw = Secret::new("password");
+        assert_eq!(hasher.hash(&pw).await, Err(PasswordError::Busy));
+        assert_eq!(hasher.dummy_verify(&pw).await, Err(PasswordError::Busy));
+        let stored = waiting.pop().unwrap();
+        // A caller that gives up leaves the queue.
+        stored.abort();
+        let _ = stored.await;
+        assert_eq!(hasher.queued(), 2);
+        drop(slots);
+        for job in waiting {
+            assert!(job.await.unwrap().is_ok());
+        }
+        assert_eq!(hasher.queued(), 0);
+        assert!(hasher.hash(&pw).await.is_ok());
     }
 
     #[test]

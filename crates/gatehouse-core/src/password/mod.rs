@@ -27,7 +27,7 @@ mod stored;
 #[cfg(test)]
 mod tests;
 
-pub use hasher::{PasswordHasher, Verification};
+pub use hasher::{HashSlot, PasswordHasher, Verification};
 pub use policy::{PasswordPolicy, PolicyContext, PolicyViolations, Violation};
 pub use stored::{Scheme, StoredPassword};
 
@@ -57,4 +57,8 @@ pub enum PasswordError {
     /// The blocking task did not complete (runtime shutting down or the task panicked).
     #[error("password hashing task did not complete")]
     Unavailable,
+    /// Every hashing slot is busy and the queue for them is full: refused at
+    /// once rather than waiting without bound (overload shedding).
+    #[error("too many password checks waiting")]
+    Busy,
 }

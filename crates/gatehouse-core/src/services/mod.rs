@@ -25,6 +25,7 @@ pub mod profile;
 pub mod scim;
 pub mod sessions;
 mod setup;
+pub mod throttle;
 mod users;
 
 use std::sync::Arc;
@@ -41,12 +42,13 @@ pub use keys::{
 };
 pub use oauth::{BackChannel, LogoutSender, OAuth, OAuthSettings};
 pub use orgs::{NewOrg, Orgs};
-pub use password_login::PasswordLogin;
+pub use password_login::{PasswordLogin, SignIn};
 pub use principal::{AdminPrincipal, RequestContext, ScimPrincipal};
 pub use profile::UserProfile;
 pub use scim::{Scim, ScimSettings};
 pub use sessions::{SessionSettings, Sessions};
 pub use setup::{Setup, SetupResult};
+pub use throttle::{Admission, Attempt, Lockout, SignInSettings, Throttle};
 pub use users::{NewUser, Users};
 // -- multifactor authentication
 pub use factors::Factors;
@@ -84,6 +86,8 @@ pub struct ServicesConfig {
     /// How long a retired signing key stays in JWKS; must exceed the longest
     /// lifetime of a token it signed. Default [`DEFAULT_RETIRED_KEY_RETENTION`].
     pub retired_key_retention: Duration,
+    /// Brute-force protection and the password hasher's queue bound.
+    pub sign_in: SignInSettings,
     /// Sends e-mailed sign-in codes; `None` turns e-mail codes off.
     pub mailer: Option<Arc<dyn Mailer>>,
 }
@@ -134,6 +138,8 @@ pub struct Services {
     pub api_tokens: ApiTokens,
     pub clients: Clients,
     pub password_login: PasswordLogin,
+    /// Sign-in throttling; the second-factor code counts its failures here too.
+    pub throttle: Throttle,
     pub admin_auth: AdminAuth,
     pub setup: Setup,
     pub sessions: Sessions,
@@ -165,7 +171,9 @@ impl Services {
         master_key: MasterKey,
         config: ServicesConfig,
     ) -> Result<Arc<Self>> {
-        let hasher = PasswordHasher::new(config.hash_concurrency.max(1));
+        let slots = config.hash_concurrency.max(1);
+        let queue = config.sign_in.hash_queue.unwrap_or(4 * slots);
+        let hasher = PasswordHasher::new(slots).with_queue(queue);
         Self::with_hasher(store, clock, rng, master_key, config, hasher).await
     }
 
@@ -227,6 +235,7 @@ impl Services {
             config.oauth.clone(),
             pairwise_salt,
         );
+        let throttle = Throttle::new(deps.clone(), config.sign_in.clone());
         let bootstrap = config
             .bootstrap_token
             .as_ref()
@@ -239,7 +248,8 @@ impl Services {
             groups: Groups::new(deps.clone()),
             api_tokens: ApiTokens::new(deps.clone()),
             clients: Clients::new(deps.clone()),
-            password_login: PasswordLogin::new(deps.clone()),
+            password_login: PasswordLogin::new(deps.clone(), throttle.clone()),
+            throttle,
             admin_auth: AdminAuth::new(deps.clone(), bootstrap.clone()),
             setup: Setup::new(deps.clone(), bootstrap.is_some()),
             sessions,

@@ -6,19 +6,36 @@
 //! `Error::AuthFailed`. A correct password stored under an imported or outdated
 //! scheme is upgraded to argon2id at the current parameters, unless the password
 //! changed in the meantime.
+//!
+//! Every attempt first passes [`Throttle`] (brute-force protection): a blocked
+//! attempt is answered [`SignIn::Throttled`] without the password being looked
+//! at, and every failure is counted with its audit event.
 
 use crate::error::{Error, Result};
 use crate::ids::OrgId;
-use crate::model::{Outcome, User, UserStatus};
-use crate::password::Verification;
+use crate::model::{Outcome, Proof, Subject, User, UserStatus};
+use crate::password::{PasswordError, Verification};
 use crate::secret::Secret;
 use crate::services::Deps;
 use crate::services::audit::Target;
 use crate::services::principal::RequestContext;
+use crate::services::throttle::{Admission, Attempt, Throttle};
 
 #[derive(Debug, Clone)]
 pub struct PasswordLogin {
     deps: Deps,
+    throttle: Throttle,
+}
+
+/// What a sign-in attempt came to (a wrong password is `Err(Error::AuthFailed)`).
+#[derive(Debug)]
+pub enum SignIn {
+    /// The password is right and the user active. `device` is the device
+    /// cookie value that marks this browser as known for the user.
+    Verified { user: Box<User>, device: Secret },
+    /// Refused without checking the password: too many recent failures. The
+    /// same for every login, whether or not it names an account.
+    Throttled { retry_after_secs: u64 },
 }
 
 /// Why a verification failed; recorded in the audit event, never told to the caller.
@@ -31,12 +48,13 @@ enum Refusal {
 }
 
 impl PasswordLogin {
-    pub(crate) fn new(deps: Deps) -> Self {
-        Self { deps }
+    pub(crate) fn new(deps: Deps, throttle: Throttle) -> Self {
+        Self { deps, throttle }
     }
 
     /// Checks `password` for the user of `org` whose username (or, failing that,
-    /// e-mail) is `login`, case-insensitively. Only active users pass.
+    /// e-mail) is `login`, case-insensitively. Only active users pass; a
+    /// throttled attempt fails like a wrong password. Browsers use [`Self::sign_in`].
     pub async fn verify(
         &self,
         ctx: &RequestContext,
@@ -44,40 +62,83 @@ impl PasswordLogin {
         login: &str,
         password: &Secret,
     ) -> Result<User> {
+        match self.sign_in(ctx, org, login, password, None).await? {
+            SignIn::Verified { user, .. } => Ok(*user),
+            SignIn::Throttled { .. } => Err(Error::AuthFailed),
+        }
+    }
+
+    /// A browser's sign-in: [`Self::verify`] behind the brute-force throttle.
+    /// `device` is the browser's device cookie, if it sent one. When too many
+    /// sign-ins wait for the password hasher, `Error::Unavailable`.
+    pub async fn sign_in(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        login: &str,
+        password: &Secret,
+        device: Option<&Secret>,
+    ) -> Result<SignIn> {
         let d = &self.deps;
         let user = match d.store.find_user_by_username(org, login).await? {
             Some(user) => Some(user),
             None if login.contains('@') => d.store.find_user_by_email(org, login).await?,
             None => None,
         };
+        let subject = Subject::login(org, login);
+        let attempt = self
+            .throttle
+            .attempt(
+                ctx,
+                Proof::Password,
+                &subject,
+                org,
+                user.as_ref().map(|u| u.id),
+                device,
+            )
+            .await?;
+        if let Admission::Throttled { retry_after_secs } =
+            self.throttle.check(ctx, &attempt).await?
+        {
+            return Ok(SignIn::Throttled { retry_after_secs });
+        }
         let Some(user) = user else {
-            d.hasher.dummy_verify(password).await;
-            return self.refuse(ctx, org, None, Refusal::UnknownLogin).await;
+            dummy_verify(d, password).await?;
+            return self
+                .refuse(ctx, &attempt, org, None, Refusal::UnknownLogin)
+                .await;
         };
         let Some(stored) = d.store.get_password(user.id).await? else {
-            d.hasher.dummy_verify(password).await;
+            dummy_verify(d, password).await?;
             return self
-                .refuse(ctx, org, Some(&user), Refusal::NoPassword)
+                .refuse(ctx, &attempt, org, Some(&user), Refusal::NoPassword)
                 .await;
         };
         let rehash = match d.hasher.verify(password, &stored).await {
             Ok(Verification::Match { rehash }) => rehash,
             Ok(Verification::Mismatch) => {
                 return self
-                    .refuse(ctx, org, Some(&user), Refusal::WrongPassword)
+                    .refuse(ctx, &attempt, org, Some(&user), Refusal::WrongPassword)
                     .await;
             }
+            Err(PasswordError::Busy) => return Err(Error::Unavailable),
             // A stored hash we cannot parse is a data problem, not the user's: log, refuse.
             Err(e) => {
                 tracing::error!(user = %user.id, error = %e, "stored password hash cannot be verified");
                 return self
-                    .refuse(ctx, org, Some(&user), Refusal::WrongPassword)
+                    .refuse(ctx, &attempt, org, Some(&user), Refusal::WrongPassword)
                     .await;
             }
         };
         if user.status != UserStatus::Active {
             return self
-                .refuse(ctx, org, Some(&user), Refusal::NotActive(user.status))
+                .refuse(
+                    ctx,
+                    &attempt,
+                    org,
+                    Some(&user),
+                    Refusal::NotActive(user.status),
+                )
                 .await;
         }
         if let Some(upgraded) = rehash {
@@ -96,17 +157,24 @@ impl PasswordLogin {
             Target::new("user", user.id, Some(org)),
             serde_json::json!({}),
         );
-        d.store.append_audit(&audit).await?;
-        Ok(user)
+        let device = self
+            .throttle
+            .succeeded(&attempt, user.id, &audit, device)
+            .await?;
+        Ok(SignIn::Verified {
+            user: Box::new(user),
+            device,
+        })
     }
 
     async fn refuse(
         &self,
         ctx: &RequestContext,
+        attempt: &Attempt,
         org: OrgId,
         user: Option<&User>,
         why: Refusal,
-    ) -> Result<User> {
+    ) -> Result<SignIn> {
         let d = &self.deps;
         let reason = match why {
             Refusal::UnknownLogin => "unknown_login".to_owned(),
@@ -129,7 +197,16 @@ impl PasswordLogin {
             serde_json::json!({ "reason": reason }),
         );
         audit.outcome = Outcome::Failure;
-        d.store.append_audit(&audit).await?;
+        self.throttle.failed(ctx, attempt, &audit).await?;
         Err(Error::AuthFailed)
+    }
+}
+
+/// The full cost of a verification for a login that has no password to check;
+/// a full hasher queue is refused like any other sign-in.
+async fn dummy_verify(d: &Deps, password: &Secret) -> Result<()> {
+    match d.hasher.dummy_verify(password).await {
+        Err(PasswordError::Busy) => Err(Error::Unavailable),
+        _ => Ok(()),
     }
 }

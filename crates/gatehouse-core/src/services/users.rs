@@ -328,7 +328,10 @@ impl Users {
                 "must differ from recently used passwords",
             ));
         }
-        hasher.hash(password).await.map_err(internal)
+        hasher.hash(password).await.map_err(|e| match e {
+            crate::password::PasswordError::Busy => Error::Unavailable,
+            other => internal(other),
+        })
     }
 
     async fn target_org(

@@ -14,6 +14,7 @@ pub mod api_tokens;
 pub mod clients;
 pub mod factors;
 pub mod groups;
+pub mod lockout;
 pub mod orgs;
 pub mod sessions;
 pub mod signon_policies;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .merge(api_tokens::routes())
         .merge(sessions::routes())
         .merge(clients::routes())
+        .merge(lockout::routes())
         // -- multifactor authentication
         .merge(factors::routes())
         .merge(signon_policies::routes())

@@ -101,6 +101,9 @@ pub(super) const SPECS: &[Spec] = &[
     spec("body_limit",        "GATEHOUSE_BODY_LIMIT",        "--body-limit",        Number),
     spec("shutdown_timeout",  "GATEHOUSE_SHUTDOWN_TIMEOUT",  "--shutdown-timeout",  Number),
     spec("key_rotation_days", "GATEHOUSE_KEY_ROTATION_DAYS", "--key-rotation-days", Number),
+    spec("hash_queue",        "GATEHOUSE_HASH_QUEUE",        "--hash-queue",        Number),
+    spec("lockout_failures",  "GATEHOUSE_LOCKOUT_FAILURES",  "--lockout-failures",  Number),
+    spec("lockout_minutes",   "GATEHOUSE_LOCKOUT_MINUTES",   "--lockout-minutes",   Number),
     // -- e-mail (sign-in codes); without smtp_host messages go to <data-dir>/mailbox/
     env_file("smtp_host",     "GATEHOUSE_SMTP_HOST",     Text),
     env_file("smtp_port",     "GATEHOUSE_SMTP_PORT",     Number),
@@ -299,6 +302,9 @@ pub(super) fn flag_layer(common: &CommonArgs, server: &ServerArgs) -> Result<Lay
     text("body_limit", server.body_limit.as_ref());
     text("shutdown_timeout", server.shutdown_timeout.as_ref());
     text("key_rotation_days", server.key_rotation_days.as_ref());
+    text("hash_queue", server.hash_queue.as_ref());
+    text("lockout_failures", server.lockout_failures.as_ref());
+    text("lockout_minutes", server.lockout_minutes.as_ref());
     let paths = [
         ("data_dir", &common.data_dir),
         ("master_key_file", &common.master_key_file),

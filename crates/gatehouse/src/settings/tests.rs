@@ -678,6 +678,45 @@ fn settings_key_rotation_days_default_zero_and_limits() -> Result<(), SettingErr
 }
 
 #[test]
+fn settings_sign_in_throttle_defaults_and_overrides() -> Result<(), SettingError> {
+    let minute = 60_000;
+    let defaults = Given::default().ok()?.server.sign_in;
+    assert_eq!(defaults.hash_queue, None, "4 per hashing slot");
+    assert_eq!(defaults.policy.account_ip.lockout_after, 10);
+    assert_eq!(defaults.policy.account.lockout_after, 20);
+    assert_eq!(defaults.policy.device.lockout_ms, 15 * minute);
+    let set = Given {
+        file: Some("lockout_failures = 5\nlockout_minutes = 30\nhash_queue = 0"),
+        server: ServerArgs {
+            lockout_minutes: Some("45".into()),
+            ..ServerArgs::default()
+        },
+        ..Given::default()
+    }
+    .ok()?
+    .server
+    .sign_in;
+    assert_eq!(set.hash_queue, Some(0), "0: never queue, shed at once");
+    assert_eq!(set.policy.account_ip.lockout_after, 5);
+    assert_eq!(set.policy.account.lockout_after, 10);
+    assert_eq!(set.policy.ip.lockout_after, 50);
+    assert_eq!(
+        set.policy.account_ip.lockout_ms,
+        45 * minute,
+        "the flag wins"
+    );
+    let bad = Given {
+        env: vec![("GATEHOUSE_LOCKOUT_FAILURES", "0")],
+        ..Given::default()
+    };
+    assert_eq!(
+        bad.err(),
+        "invalid setting GATEHOUSE_LOCKOUT_FAILURES: \"0\" is not a whole number from 1 to 1000"
+    );
+    Ok(())
+}
+
+#[test]
 fn smtp_settings_from_env_and_file() -> Result<(), SettingError> {
     assert_eq!(Given::default().ok()?.smtp, None);
     let s = Given {

@@ -1,0 +1,275 @@
+//! Password sign-in benchmark: the raw argon2id rate beside password
+//! sign-ins through the real `POST /login`, and latency under a 2× overload.
+//!
+//! `cargo bench -p gatehouse --bench sign_in` serves the real router on a
+//! loopback port over SQLite in a temp dir (and PostgreSQL when
+//! `GATEHOUSE_TEST_POSTGRES_URL` is set), at the production parameters
+//! (argon2id m=19456 KiB, t=2, p=1; hash concurrency = cores; the default
+//! hashing queue of 4 per core). Each sign-in is a browser's form post with a
+//! valid CSRF pair and no device cookie (the most counters to check): user
+//! lookup, throttle check, argon2id verification, counter reset and device
+//! record with the audit event, SSO session start. The load generator shares
+//! the cores, so the HTTP figures are a floor.
+//!
+//! - **raw**: one thread verifying argon2id hashes back to back (per core).
+//! - **capacity**: closed loop, as many clients as the hashing queue holds,
+//!   for 5 s: never shed.
+//! - **2× overload**: open loop, requests arriving at twice the measured
+//!   capacity for 8 s whatever happens to earlier ones; the server must shed
+//!   the excess at once (503 with `Retry-After`) and keep the admitted ones'
+//!   latency bounded by the queue.
+//!
+//! Output is a Markdown table for BENCHMARKS.md.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gatehouse_core::clock::{SystemClock, SystemRng};
+use gatehouse_core::crypto::MasterKey;
+use gatehouse_core::password::PasswordHasher;
+use gatehouse_core::secret::Secret;
+use gatehouse_core::services::{DEFAULT_RETIRED_KEY_RETENTION, Services, ServicesConfig};
+use gatehouse_store::ConnectOptions;
+use gatehouse_store::scratch::ScratchDatabase;
+use serde_json::json;
+
+const TOKEN: &str = "bench-admin-token-0123456789abcdef";
+const PASSWORD: &str = "correct horse battery staple";
+const CSRF: &str = "bench-csrf-token-0123456789abcdef0123456789";
+const USERS: usize = 64;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    println!(
+        "| engine | figure | total/s | per core/s | p50 | p99 |\n| --- | --- | --- | --- | --- | --- |"
+    );
+    raw_argon2id().await;
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
+    run("SQLite", &url).await?;
+    if let Some(server) = ScratchDatabase::server_from_env() {
+        let database = ScratchDatabase::create(&server, "gh_bench").await?;
+        run("PostgreSQL", database.url()).await?;
+    }
+    Ok(())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn quantile(latencies: &mut [Duration], q: f64) -> Duration {
+    latencies.sort();
+    latencies
+        .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or_default()
+}
+
+fn row(engine: &str, figure: &str, count: usize, elapsed: Duration, mut latencies: Vec<Duration>) {
+    let rate = count as f64 / elapsed.as_secs_f64();
+    let (p50, p99) = if latencies.is_empty() {
+        (String::new(), String::new())
+    } else {
+        (
+            format!(
+                "{:.1} ms",
+                quantile(&mut latencies, 0.50).as_secs_f64() * 1000.0
+            ),
+            format!(
+                "{:.1} ms",
+                quantile(&mut latencies, 0.99).as_secs_f64() * 1000.0
+            ),
+        )
+    };
+    println!(
+        "| {engine} | {figure} | {rate:.1} | {:.1} | {p50} | {p99} |",
+        rate / cores() as f64
+    );
+}
+
+/// argon2id alone at the production parameters: one caller verifying back to
+/// back uses one core.
+async fn raw_argon2id() {
+    let hasher = PasswordHasher::new(1);
+    let stored = hasher.hash(&Secret::new(PASSWORD)).await.unwrap();
+    let password = Secret::new(PASSWORD);
+    let start = Instant::now();
+    let mut count = 0;
+    while start.elapsed() < Duration::from_secs(3) {
+        assert!(hasher.verify(&password, &stored).await.unwrap().is_match());
+        count += 1;
+    }
+    let rate = count as f64 / start.elapsed().as_secs_f64();
+    println!("| — | raw argon2id verifications, 1 thread | {rate:.1} | {rate:.1} | | |");
+}
+
+/// One sign-in as a fresh browser: (status, latency).
+async fn sign_in(http: &reqwest::Client, url: &str, origin: &str, user: usize) -> (u16, Duration) {
+    let began = Instant::now();
+    let response = http
+        .post(url)
+        .header("cookie", format!("gatehouse_csrf={CSRF}"))
+        .header("origin", origin)
+        .form(&[
+            ("csrf", CSRF.to_owned()),
+            ("username", format!("user{user}")),
+            ("password", PASSWORD.to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    response.bytes().await.unwrap();
+    (status, began.elapsed())
+}
+
+async fn run(engine: &str, url: &str) -> anyhow::Result<()> {
+    let store = gatehouse_store::connect(url, ConnectOptions::default()).await?;
+    let rng = SystemRng::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let public_url = format!("http://{addr}");
+    let config = ServicesConfig {
+        bootstrap_token: Some(Secret::new(TOKEN)),
+        hash_concurrency: cores(),
+        public_url: public_url.clone(),
+        sessions: Default::default(),
+        oauth: Default::default(),
+        key_rotation_period: None,
+        retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
+        sign_in: Default::default(),
+        mailer: None,
+    };
+    // As many clients as the queue holds: a caller woken with a slot still
+    // counts as queued until it runs, so slots + queue could see a spurious 503.
+    let admitted = 4 * cores();
+    let services = Services::start(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(SystemRng::new()),
+        MasterKey::generate(&rng),
+        config,
+    )
+    .await?;
+    let web = gatehouse_web::WebConfig {
+        public_url: public_url.clone(),
+        ..gatehouse_web::WebConfig::default()
+    };
+    let app = gatehouse_web::router(services.clone(), web)
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(256)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    for n in 0..USERS {
+        let response = http
+            .post(format!("{public_url}/api/v1/users"))
+            .bearer_auth(TOKEN)
+            .json(
+                &json!({"username": format!("user{n}"), "email": format!("user{n}@example.com"),
+                "password": PASSWORD}),
+            )
+            .send()
+            .await?;
+        assert_eq!(response.status(), 201);
+    }
+    let login = format!("{public_url}/login");
+    for n in 0..4 {
+        assert_eq!(sign_in(&http, &login, &public_url, n).await.0, 200);
+    }
+
+    // Capacity: a closed loop with as many clients as the server admits.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..admitted)
+        .map(|client| {
+            let (http, login, origin) = (http.clone(), login.clone(), public_url.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut n = client;
+                while Instant::now() < deadline {
+                    let (status, took) = sign_in(&http, &login, &origin, n % USERS).await;
+                    assert_eq!(
+                        status, 200,
+                        "a closed loop within the queue bound is never shed"
+                    );
+                    latencies.push(took);
+                    n += admitted;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await?);
+    }
+    let elapsed = start.elapsed();
+    let capacity = latencies.len() as f64 / elapsed.as_secs_f64();
+    row(
+        engine,
+        &format!("password sign-ins through POST /login, {admitted} clients"),
+        latencies.len(),
+        elapsed,
+        latencies,
+    );
+
+    // 2x overload: open loop at twice the capacity.
+    let offered = 2.0 * capacity;
+    let gap = Duration::from_secs_f64(1.0 / offered);
+    let run_for = Duration::from_secs(8);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    let mut n = 0usize;
+    while start.elapsed() < run_for {
+        let (http, login, origin) = (http.clone(), login.clone(), public_url.clone());
+        tasks.push(tokio::spawn(async move {
+            sign_in(&http, &login, &origin, n % USERS).await
+        }));
+        n += 1;
+        let next = start + gap.mul_f64(n as f64);
+        tokio::time::sleep_until(next.into()).await;
+    }
+    let (mut ok, mut shed, mut other) = (Vec::new(), Vec::new(), 0usize);
+    for task in tasks {
+        match task.await? {
+            (200, took) => ok.push(took),
+            (503, took) => shed.push(took),
+            _ => other += 1,
+        }
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(other, 0, "only sign-ins and shed answers");
+    println!(
+        "| {engine} | 2x overload: offered | {offered:.1} | {:.1} | | |",
+        offered / cores() as f64
+    );
+    let (admitted_count, shed_count) = (ok.len(), shed.len());
+    row(
+        engine,
+        "2x overload: admitted (200)",
+        admitted_count,
+        elapsed,
+        ok,
+    );
+    row(
+        engine,
+        "2x overload: shed (503 + Retry-After)",
+        shed_count,
+        elapsed,
+        shed,
+    );
+    server.abort();
+    Ok(())
+}
