@@ -25,8 +25,8 @@ use crate::model::{
     RefreshRotation, RefreshToken, SignOnPolicy, SsoSession, StoredKey, TokenScope, User,
     UserQuery,
 };
-use crate::model::{ScimGroup, ScimListQuery, ScimPage, ScimUser};
 use crate::model::{CounterKey, CounterState, KnownDevice, ThrottlePolicy};
+use crate::model::{ScimGroup, ScimListQuery, ScimPage, ScimUser};
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
 
