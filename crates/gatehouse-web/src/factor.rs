@@ -10,14 +10,14 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gatehouse_core::Error;
 use gatehouse_core::model::FactorKind;
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::RequestContext;
-use gatehouse_core::services::mfa::{CHALLENGE_TTL_SECS, ChallengeScreen};
+use gatehouse_core::services::mfa::{CHALLENGE_TTL_SECS, ChallengeScreen, SecondStep};
 
 use crate::AppState;
 use crate::cookies::Cookie;
@@ -137,7 +137,24 @@ async fn submit(
     let code = param(&pairs, "otp").unwrap_or("");
     let remember = param(&pairs, "remember").is_some_and(|v| v == "on");
     let verified = match mfa.verify(&ctx, &handle, code, remember).await {
-        Ok(verified) => verified,
+        Ok(SecondStep::Verified(verified)) => *verified,
+        Ok(SecondStep::Throttled { retry_after_secs }) => {
+            let mut page = match mfa.screen(&handle).await {
+                Ok(screen) => render(
+                    &state,
+                    &headers,
+                    &target,
+                    &screen,
+                    None,
+                    Some("Too many wrong codes. Wait a moment and try again."),
+                ),
+                Err(error) => return failure(error),
+            };
+            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            return page;
+        }
         Err(Error::AuthFailed) => {
             return match mfa.screen(&handle).await {
                 Ok(screen) => render(

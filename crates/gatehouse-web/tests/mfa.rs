@@ -621,6 +621,79 @@ async fn one_totp_code_completes_one_sign_in_under_concurrent_submission() {
     assert_eq!(redirected, 1);
 }
 
+/// Wrong codes count on the throttle's second-factor counters across
+/// challenges: someone who knows the password cannot guess on by starting
+/// fresh sign-ins. A throttled attempt gets 429 with `Retry-After` and even
+/// the right code is not looked at; once the wait is over it works.
+#[tokio::test]
+async fn wrong_codes_across_challenges_throttle_the_second_factor() {
+    let server = TestServer::start().await;
+    let ada = user(&server, "ada").await;
+    let uri = active_totp(&server, ada["id"].as_str().unwrap()).await;
+    set_policy(
+        &server,
+        &format!("/api/v1/orgs/{DEFAULT_ORG}/signon-policy"),
+        json!({"second_factor": "always"}),
+    )
+    .await;
+    let (client_id, secret) = register(&server, json!({})).await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let wrong = wrong_code(&server, &uri);
+    // Two wrong codes on each of two challenges: four on the account and IP,
+    // while neither challenge has used up its own five attempts.
+    let mut page = String::new();
+    for _ in 0..2 {
+        let browser = Browser::new(&server.url("")).unwrap();
+        page = to_factor_page(&browser, &start(&rp, &["profile"], &[]).url, "ada").await;
+        for _ in 0..2 {
+            let response = browser
+                .fill(&page, &[("otp", wrong.as_str())])
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            page = response.text().await.unwrap();
+            assert!(page.contains("name=\"otp\""), "{page}");
+        }
+        let code = code_at(&server, &uri, 0);
+        let response = browser
+            .fill(&page, &[("otp", code.as_str())])
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            let retry: i64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(retry >= 1);
+            page = response.text().await.unwrap();
+            assert!(page.contains("Too many wrong codes"), "{page}");
+            // Waiting it out lets the right code through.
+            server.clock.advance_secs(retry);
+            let code = code_at(&server, &uri, 0);
+            let response = browser
+                .fill(&page, &[("otp", code.as_str())])
+                .await
+                .unwrap();
+            let landing = browser
+                .follow(response, None, Consent::Allow)
+                .await
+                .unwrap();
+            assert!(matches!(landing, Landing::Client(_)), "{landing:?}");
+            return;
+        }
+        // Not yet throttled: only the first challenge may get here, and the
+        // right code then completes it.
+        let landing = browser
+            .follow(response, None, Consent::Allow)
+            .await
+            .unwrap();
+        assert!(matches!(landing, Landing::Client(_)), "{landing:?}");
+        server.clock.advance_secs(30);
+    }
+    panic!("four wrong codes across two challenges were never throttled: {page}");
+}
+
 /// A user who must have a second factor but has none enrols TOTP at sign-in
 /// (QR code inline, key in text), then sees recovery codes once; a recovery
 /// code then works once in the same `otp` input.

@@ -9,7 +9,10 @@
 //! A challenge lasts [`CHALLENGE_TTL_SECS`] and allows [`MAX_ATTEMPTS`] wrong
 //! codes; then the user starts again with the password. Every code is
 //! single-use (compare-and-set in the store), and the challenge itself is
-//! completed once.
+//! completed once. Wrong codes also count on the brute-force throttle's
+//! second-factor counters (per user, IP and user+IP, apart from the password
+//! counters), so someone who knows the password cannot guess on by starting
+//! fresh challenges: a throttled attempt is refused before the code is looked at.
 
 use std::sync::Arc;
 
@@ -17,7 +20,9 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::ids::SessionId;
-use crate::model::{FactorKind, FactorStatus, MfaChallenge, Outcome, SsoSession, User, UserStatus};
+use crate::model::{
+    FactorKind, FactorStatus, MfaChallenge, Outcome, Proof, SsoSession, Subject, User, UserStatus,
+};
 use crate::secret::{Secret, TokenHash};
 use crate::services::Deps;
 use crate::services::audit::Target;
@@ -26,6 +31,7 @@ use crate::services::mailer::{Mail, Mailer};
 use crate::services::principal::RequestContext;
 use crate::services::sessions::acr;
 use crate::services::signon_policy::{self, Requirement};
+use crate::services::throttle::{Admission, Throttle};
 
 /// How long a half-finished sign-in waits for its second factor.
 pub const CHALLENGE_TTL_SECS: i64 = 5 * 60;
@@ -60,6 +66,16 @@ pub struct ChallengeScreen {
     pub email_sent: bool,
 }
 
+/// What a submitted code leads to.
+#[derive(Debug)]
+pub enum SecondStep {
+    Verified(Box<Verified>),
+    /// Refused unchecked by the brute-force throttle; try again in this many seconds.
+    Throttled {
+        retry_after_secs: u64,
+    },
+}
+
 /// A completed second step.
 #[derive(Debug)]
 pub struct Verified {
@@ -78,14 +94,21 @@ pub struct Verified {
 pub struct Mfa {
     deps: Deps,
     factors: Factors,
+    throttle: Throttle,
     mailer: Option<Arc<dyn Mailer>>,
 }
 
 impl Mfa {
-    pub(crate) fn new(deps: Deps, factors: Factors, mailer: Option<Arc<dyn Mailer>>) -> Self {
+    pub(crate) fn new(
+        deps: Deps,
+        factors: Factors,
+        throttle: Throttle,
+        mailer: Option<Arc<dyn Mailer>>,
+    ) -> Self {
         Self {
             deps,
             factors,
+            throttle,
             mailer,
         }
     }
@@ -285,11 +308,27 @@ impl Mfa {
         handle: &str,
         code: &str,
         remember: bool,
-    ) -> Result<Verified> {
+    ) -> Result<SecondStep> {
         let d = &self.deps;
         let (challenge, user) = self.load(handle).await?;
         if challenge.attempts >= MAX_ATTEMPTS {
             return Err(Error::NotFound("challenge"));
+        }
+        let attempt = self
+            .throttle
+            .attempt(
+                ctx,
+                Proof::SecondFactor,
+                &Subject::User(user.id),
+                user.org_id,
+                Some(user.id),
+                None,
+            )
+            .await?;
+        if let Admission::Throttled { retry_after_secs } =
+            self.throttle.check(ctx, &attempt).await?
+        {
+            return Ok(SecondStep::Throttled { retry_after_secs });
         }
         let actor = format!("user:{}", user.id);
         let code = code.trim();
@@ -322,6 +361,15 @@ impl Mfa {
                 .store
                 .fail_mfa_challenge(&challenge.handle_hash, &audit)
                 .await?;
+            let mut counted = d.audit(
+                &actor,
+                ctx,
+                "user.second_factor.verify",
+                Target::new("user", user.id, Some(user.org_id)),
+                json!({}),
+            );
+            counted.outcome = Outcome::Failure;
+            self.throttle.failed(ctx, &attempt, &counted).await?;
             if attempts >= MAX_ATTEMPTS {
                 return Err(Error::NotFound("challenge"));
             }
@@ -391,14 +439,14 @@ impl Mfa {
         } else {
             Vec::new()
         };
-        Ok(Verified {
+        Ok(SecondStep::Verified(Box::new(Verified {
             user,
             amr,
             acr: acr::MULTI_FACTOR.to_owned(),
             session,
             device,
             recovery_codes,
-        })
+        })))
     }
 
     /// Tries `code` as the kind its shape says: six digits are an e-mailed

@@ -241,7 +241,12 @@ impl Services {
             .as_ref()
             .map(|t| TokenHash::of(t.expose()));
         let factors = Factors::new(deps.clone(), master_key.clone());
-        let mfa = Mfa::new(deps.clone(), factors.clone(), config.mailer.clone());
+        let mfa = Mfa::new(
+            deps.clone(),
+            factors.clone(),
+            throttle.clone(),
+            config.mailer.clone(),
+        );
         Ok(Arc::new(Self {
             orgs: Orgs::new(deps.clone()),
             users: Users::new(deps.clone()),
