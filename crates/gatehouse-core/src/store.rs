@@ -15,13 +15,16 @@ use async_trait::async_trait;
 
 use crate::clock::Millis;
 use crate::error::StoreError;
-use crate::ids::{ApiTokenId, GrantId, GroupId, LogoutDeliveryId, OrgId, SessionId, UserId};
+use crate::ids::{
+    ApiTokenId, GrantId, GroupId, LogoutDeliveryId, OrgId, ServiceProviderId, SessionId, UserId,
+};
 use crate::model::{
     ApiToken, AuditEvent, AuditQuery, AuthorizationCode, Client, ClientQuery, CodeRedemption,
     Consent, DeviceApproval, DeviceCode, DevicePoll, Grant, Group, GroupQuery, KeyRotation,
     LogoutDelivery, Organization, Page, PendingAuthorization, RefreshRotation, RefreshToken,
     SsoSession, StoredKey, TokenScope, User, UserQuery,
 };
+use crate::model::{SamlParticipant, SamlPending, ServiceProvider};
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
 
@@ -360,6 +363,70 @@ pub trait SigningKeyStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// SAML service providers, pending SAML sign-ins, single-use request ids and
+/// session participation (for single logout).
+#[async_trait]
+pub trait SamlStore: Send + Sync {
+    /// `Conflict("entity_id")` when the entity ID is registered; `Missing("org")` without the org.
+    async fn create_service_provider(
+        &self,
+        sp: &ServiceProvider,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    async fn get_service_provider(
+        &self,
+        id: ServiceProviderId,
+    ) -> StoreResult<Option<ServiceProvider>>;
+    async fn find_service_provider(&self, entity_id: &str) -> StoreResult<Option<ServiceProvider>>;
+    /// Service providers in id order, of one org when given.
+    async fn list_service_providers(&self, org: Option<OrgId>)
+    -> StoreResult<Vec<ServiceProvider>>;
+    /// Compare-and-set on `version`; returns the stored SP (version + 1).
+    async fn update_service_provider(
+        &self,
+        sp: &ServiceProvider,
+        audit: &AuditEvent,
+    ) -> StoreResult<ServiceProvider>;
+    /// `false` when absent.
+    async fn delete_service_provider(
+        &self,
+        id: ServiceProviderId,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Records an SP's AuthnRequest/LogoutRequest `ID` until `expires_at`; `true`
+    /// only the first time (atomically, across nodes). Expired ids are purged on the way.
+    async fn use_saml_request_id(
+        &self,
+        sp: ServiceProviderId,
+        request_id: &str,
+        expires_at: Millis,
+        now: Millis,
+    ) -> StoreResult<bool>;
+    async fn put_saml_pending(&self, pending: &SamlPending) -> StoreResult<()>;
+    /// The pending sign-in, unless it expired by `now`.
+    async fn get_saml_pending(
+        &self,
+        handle_hash: &TokenHash,
+        now: Millis,
+    ) -> StoreResult<Option<SamlPending>>;
+    /// Spends it; `false` when another request already did.
+    async fn take_saml_pending(&self, handle_hash: &TokenHash) -> StoreResult<bool>;
+    /// Records that the session signed in to the SP, keeping the first
+    /// SessionIndex; returns the stored participation.
+    async fn join_saml_session(
+        &self,
+        participant: &SamlParticipant,
+    ) -> StoreResult<SamlParticipant>;
+    /// The participation an SP's LogoutRequest names by SessionIndex.
+    async fn find_saml_participant(
+        &self,
+        sp: ServiceProviderId,
+        session_index: &str,
+    ) -> StoreResult<Option<SamlParticipant>>;
+    /// Every SP the session signed in to.
+    async fn saml_participants(&self, session: SessionId) -> StoreResult<Vec<SamlParticipant>>;
+}
+
 /// Everything a Gatehouse node stores. `Arc<dyn Store>` is what services hold.
 pub trait Store:
     OrgStore
@@ -374,6 +441,7 @@ pub trait Store:
     + DeviceStore
     + LogoutDeliveryStore
     + SigningKeyStore
+    + SamlStore
 {
 }
 
@@ -390,5 +458,6 @@ impl<T> Store for T where
         + DeviceStore
         + LogoutDeliveryStore
         + SigningKeyStore
+        + SamlStore
 {
 }

@@ -38,6 +38,7 @@ mod logout_delivery;
 mod meta;
 mod org;
 mod postgres;
+mod saml;
 mod session;
 mod signing_key;
 mod sqlite;

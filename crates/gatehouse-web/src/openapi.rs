@@ -12,7 +12,7 @@ use utoipa::openapi::{Content, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
-use crate::api::{api_tokens, clients, groups, orgs, sessions, users};
+use crate::api::{api_tokens, clients, groups, orgs, saml, sessions, users};
 use crate::health;
 use crate::problem::{PROBLEM_JSON, Problem};
 
@@ -65,6 +65,11 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         clients::update_client,
         clients::delete_client,
         clients::rotate_secret,
+        saml::create_service_provider,
+        saml::list_service_providers,
+        saml::get_service_provider,
+        saml::update_service_provider,
+        saml::delete_service_provider,
     ),
     components(schemas(
         Problem,
@@ -81,6 +86,7 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         (name = "api-tokens", description = "Admin API tokens"),
         (name = "sessions", description = "Browser SSO sessions"),
         (name = "clients", description = "OAuth 2.0 / OpenID Connect clients"),
+        (name = "saml", description = "SAML 2.0 service providers"),
         (name = "health", description = "Liveness and readiness probes"),
     )
 )]

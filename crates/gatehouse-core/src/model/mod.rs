@@ -8,6 +8,7 @@ mod group;
 mod logout_delivery;
 mod org;
 mod page;
+mod saml;
 mod session;
 mod signing_key;
 mod user;
@@ -23,6 +24,10 @@ pub use group::{Group, GroupQuery};
 pub use logout_delivery::LogoutDelivery;
 pub use org::Organization;
 pub use page::{Page, SortOrder};
+pub use saml::{
+    AcsEndpoint, AttributeMapping, NameIdSource, SamlParticipant, SamlPending, ServiceProvider,
+    SloEndpoint, SpSettings,
+};
 pub use session::SsoSession;
 pub use signing_key::{Algorithm, Jwk, KeyRotation, KeyState, StoredKey};
 pub use user::{LifecycleAction, StandardClaims, User, UserQuery, UserSort, UserStatus};

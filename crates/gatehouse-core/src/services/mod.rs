@@ -16,6 +16,7 @@ mod orgs;
 mod password_login;
 pub mod principal;
 pub mod profile;
+pub mod saml;
 pub mod sessions;
 mod setup;
 mod users;
@@ -37,6 +38,7 @@ pub use orgs::{NewOrg, Orgs};
 pub use password_login::PasswordLogin;
 pub use principal::{AdminPrincipal, RequestContext};
 pub use profile::UserProfile;
+pub use saml::Saml;
 pub use sessions::{SessionSettings, Sessions};
 pub use setup::{Setup, SetupResult};
 pub use users::{NewUser, Users};
@@ -122,6 +124,8 @@ pub struct Services {
     pub setup: Setup,
     pub sessions: Sessions,
     pub oauth: OAuth,
+    /// The SAML 2.0 identity provider.
+    pub saml: Saml,
     /// Back-channel logout delivery ([`BackChannel::deliver_due`]).
     pub backchannel: BackChannel,
     pub keys: Arc<Keys>,
@@ -192,10 +196,18 @@ impl Services {
             pairwise_salt.clone(),
         );
         let sessions = Sessions::new(deps.clone(), config.sessions, backchannel.clone());
+        let audit_log = AuditLog::start(store.clone());
+        let saml = Saml::new(
+            deps.clone(),
+            keys.clone(),
+            sessions.clone(),
+            audit_log.clone(),
+            config.public_url.clone(),
+        );
         let oauth = OAuth::new(
             deps.clone(),
             oauth::OAuthParts {
-                audit_log: AuditLog::start(store.clone()),
+                audit_log,
                 keys: keys.clone(),
                 clients: Clients::new(deps.clone()),
                 sessions: sessions.clone(),
@@ -219,6 +231,7 @@ impl Services {
             setup: Setup::new(deps.clone(), bootstrap.is_some()),
             sessions,
             oauth,
+            saml,
             backchannel,
             keys,
             store,

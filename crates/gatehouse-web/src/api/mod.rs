@@ -14,6 +14,7 @@ pub mod api_tokens;
 pub mod clients;
 pub mod groups;
 pub mod orgs;
+pub mod saml;
 pub mod sessions;
 pub mod user_document;
 pub mod users;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(api_tokens::routes())
         .merge(sessions::routes())
         .merge(clients::routes())
+        .merge(saml::routes())
 }
 
 /// Page size when `limit` is not given.
