@@ -9,6 +9,8 @@
 
 #[path = "cases/logout_deliveries.rs"]
 mod logout_deliveries;
+#[path = "cases/saml.rs"]
+mod saml;
 #[path = "cases/sessions_grants.rs"]
 mod sessions_grants;
 mod signing_keys;
@@ -28,6 +30,7 @@ use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
 
 use logout_deliveries::*;
+use saml::*;
 use sessions_grants::*;
 use signing_keys::{
     signing_key_concurrent_first_starts_agree_on_one_key_per_state,
@@ -114,6 +117,10 @@ conformance!(
     signing_key_rotation_is_compare_and_set,
     signing_key_concurrent_rotations_rotate_once,
     signing_key_retired_removed_only_after_remove_after,
+    saml_service_provider_crud_and_conflicts,
+    saml_request_ids_are_single_use,
+    saml_pending_is_spent_once_and_expires,
+    saml_participation_keeps_the_first_session_index,
 );
 
 // ---------------------------------------------------------------- helpers
