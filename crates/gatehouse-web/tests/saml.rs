@@ -683,3 +683,65 @@ fn xmlsec1_verifies(response: &str, certificate: &[u8]) {
         );
     }
 }
+
+/// Metadata publishes the next key's certificate before a rotation; after
+/// it, that certificate signs.
+#[tokio::test]
+async fn rotation_promotes_the_published_next_certificate() {
+    use gatehouse_core::model::Algorithm;
+    use gatehouse_core::services::{AdminPrincipal, RequestContext};
+    let server = TestServer::start().await;
+    register(&server).await;
+    user(&server, "ada").await;
+    let certificates = |metadata: String| -> Vec<Vec<u8>> {
+        let doc = xml::parse(&metadata).unwrap();
+        doc.descendants()
+            .filter(|n| n.tag_name().name() == "X509Certificate")
+            .map(|n| STANDARD.decode(xml::text(n)).unwrap())
+            .collect()
+    };
+    let metadata_url = server.url("/saml/metadata");
+    let before = certificates(
+        server
+            .client()
+            .get(&metadata_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(before.len(), 2, "active and next");
+    server
+        .services
+        .keys
+        .rotate(
+            &AdminPrincipal::cli(),
+            &RequestContext::default(),
+            Some(Algorithm::RS256),
+        )
+        .await
+        .unwrap();
+    let after = certificates(
+        server
+            .client()
+            .get(&metadata_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(after[0], before[1], "the former next key signs now");
+    let browser = Browser::new(&server.url("")).unwrap();
+    let url = sso_url(&server, &authn_request("_rot", ACS), None, None);
+    let (response, _) = posted(
+        &browser
+            .walk(&url, Some(("ada", PASSWORD)), Consent::Allow)
+            .await
+            .unwrap(),
+    );
+    verify_signed(&response, &before[1]);
+}

@@ -90,15 +90,20 @@ impl Saml {
         format!("{}{path}", self.public_url)
     }
 
-    /// The IdP metadata document.
+    /// The IdP metadata document: the active key's certificate, then the
+    /// `next` key's, so SPs that refresh metadata trust it before a rotation.
     pub async fn metadata(&self) -> Result<String> {
-        let (_, certificate) = self.signing_key().await?;
+        let (_, active) = self.signing_key().await?;
+        let mut certificates = vec![active.as_ref().clone()];
+        if let Some(next) = self.keys.next_key(Algorithm::RS256).await? {
+            certificates.push(self.certificate(&next)?.as_ref().clone());
+        }
         let entity_id = self.entity_id();
         Ok(IdpMetadata {
             entity_id: &entity_id,
             sso_url: &self.url(paths::SSO),
             slo_url: &self.url(paths::SLO),
-            certificates: std::slice::from_ref(certificate.as_ref()),
+            certificates: &certificates,
         }
         .render())
     }
@@ -106,6 +111,12 @@ impl Saml {
     /// The active RS256 key and its certificate (DER).
     pub async fn signing_key(&self) -> Result<(Arc<SigningKey>, Arc<Vec<u8>>)> {
         let key = self.keys.signer(Algorithm::RS256).await?;
+        let certificate = self.certificate(&key)?;
+        Ok((key, certificate))
+    }
+
+    /// A key's certificate, built once per key id.
+    fn certificate(&self, key: &SigningKey) -> Result<Arc<Vec<u8>>> {
         let cached = self
             .certificates
             .lock()
@@ -113,14 +124,14 @@ impl Saml {
             .get(key.kid())
             .cloned();
         if let Some(certificate) = cached {
-            return Ok((key, certificate));
+            return Ok(certificate);
         }
-        let certificate = Arc::new(certificate_for(&key)?);
+        let certificate = Arc::new(certificate_for(key)?);
         self.certificates
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(key.kid().to_owned(), certificate.clone());
-        Ok((key, certificate))
+        Ok(certificate)
     }
 
     /// A fresh XML ID (an NCName: `_` and 128 random bits).
