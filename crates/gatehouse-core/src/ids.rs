@@ -92,6 +92,11 @@ id_type!(
     LogoutDeliveryId
 );
 
+id_type!(
+    /// An enrolled authentication factor (TOTP).
+    FactorId
+);
+
 impl OrgId {
     /// The organization that always exists; B2C deployments use only this one.
     pub const DEFAULT: OrgId = OrgId(Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001));

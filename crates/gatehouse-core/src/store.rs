@@ -16,13 +16,15 @@ use async_trait::async_trait;
 use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::ids::{
-    ApiTokenId, GrantId, GroupId, LogoutDeliveryId, OrgId, ServiceProviderId, SessionId, UserId,
+    ApiTokenId, FactorId, GrantId, GroupId, LogoutDeliveryId, OrgId, ServiceProviderId, SessionId,
+    UserId,
 };
 use crate::model::{
     ApiToken, AuditEvent, AuditQuery, AuthorizationCode, Client, ClientQuery, CodeRedemption,
-    Consent, DeviceApproval, DeviceCode, DevicePoll, Grant, Group, GroupQuery, KeyRotation,
-    LogoutDelivery, Organization, Page, PendingAuthorization, RefreshRotation, RefreshToken,
-    SsoSession, StoredKey, TokenScope, User, UserQuery,
+    Consent, DeviceApproval, DeviceCode, DevicePoll, Factor, Grant, Group, GroupQuery, KeyRotation,
+    LogoutDelivery, MfaChallenge, Organization, Page, PendingAuthorization, PolicyScope,
+    RefreshRotation, RefreshToken, SignOnPolicy, SsoSession, StoredKey, TokenScope, User,
+    UserQuery,
 };
 use crate::model::{SamlParticipant, SamlPending, ServiceProvider};
 use crate::password::StoredPassword;
@@ -426,6 +428,137 @@ pub trait SamlStore: Send + Sync {
     /// Every SP the session signed in to.
     async fn saml_participants(&self, session: SessionId) -> StoreResult<Vec<SamlParticipant>>;
 }
+// ---- Multifactor authentication (factors, half-signed-in state, sign-on policies).
+
+/// Second factors of users: TOTP factors and recovery codes. Every use is a
+/// compare-and-set in one statement, so of concurrent submissions of one code
+/// exactly one is accepted.
+#[async_trait]
+pub trait FactorStore: Send + Sync {
+    /// `Missing("user")` when the user does not exist.
+    async fn create_factor(&self, factor: &Factor, audit: &AuditEvent) -> StoreResult<()>;
+    async fn get_factor(&self, id: FactorId) -> StoreResult<Option<Factor>>;
+    /// A user's factors, oldest first.
+    async fn list_factors(&self, user: UserId) -> StoreResult<Vec<Factor>>;
+    /// `false` (and no audit) when absent.
+    async fn delete_factor(&self, id: FactorId, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Deletes every factor, recovery code and remembered device of `user`
+    /// with `audit`; returns how many factors and codes went.
+    async fn reset_factors(&self, user: UserId, audit: &AuditEvent) -> StoreResult<u64>;
+    /// Records `step` as the factor's last accepted TOTP time step when it is
+    /// later than the stored one (RFC 6238 §5.2: a code is accepted once), and
+    /// with `activate` makes a pending factor active, writing `audit` with it.
+    /// `false`, with nothing written, when the step was already used, the
+    /// factor is gone, or its status is not the expected one.
+    async fn accept_totp_step(
+        &self,
+        id: FactorId,
+        step: i64,
+        at: Millis,
+        activate: bool,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Replaces the user's recovery codes by `hashes`.
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        hashes: &[TokenHash],
+        at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Spends an unused recovery code; `true` only for the first use.
+    async fn use_recovery_code(
+        &self,
+        user: UserId,
+        hash: &TokenHash,
+        at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// How many unused recovery codes the user has.
+    async fn unused_recovery_codes(&self, user: UserId) -> StoreResult<u32>;
+}
+
+/// The half-signed-in state, remembered devices and sign-on policies.
+#[async_trait]
+pub trait SignOnStore: Send + Sync {
+    async fn put_mfa_challenge(&self, challenge: &MfaChallenge) -> StoreResult<()>;
+    /// The challenge, unless it expired by `now` or was completed.
+    async fn get_mfa_challenge(
+        &self,
+        handle_hash: &TokenHash,
+        now: Millis,
+    ) -> StoreResult<Option<MfaChallenge>>;
+    /// Counts a wrong code with `audit`; returns the new count (0 when absent).
+    async fn fail_mfa_challenge(
+        &self,
+        handle_hash: &TokenHash,
+        audit: &AuditEvent,
+    ) -> StoreResult<u32>;
+    /// Stores the hash of a freshly e-mailed code (replacing an earlier one).
+    async fn set_mfa_email_code(
+        &self,
+        handle_hash: &TokenHash,
+        code_hash: &TokenHash,
+        expires_at: Millis,
+    ) -> StoreResult<bool>;
+    /// Spends the e-mailed code: `true` once, while it matches and is unexpired.
+    async fn use_mfa_email_code(
+        &self,
+        handle_hash: &TokenHash,
+        code_hash: &TokenHash,
+        now: Millis,
+    ) -> StoreResult<bool>;
+    /// Marks the challenge completed; `true` once, while it is unexpired.
+    async fn complete_mfa_challenge(
+        &self,
+        handle_hash: &TokenHash,
+        now: Millis,
+    ) -> StoreResult<bool>;
+    /// Raises an active session to `acr`/`amr` with a fresh `auth_time`
+    /// (step-up), with `audit`; `false` when it is gone or revoked.
+    async fn elevate_session(
+        &self,
+        id: SessionId,
+        amr: &[String],
+        acr: &str,
+        auth_time: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    async fn trust_device(
+        &self,
+        token_hash: &TokenHash,
+        user: UserId,
+        created_at: Millis,
+        expires_at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Whether `token_hash` is a remembered device of `user` at `now`.
+    async fn is_device_trusted(
+        &self,
+        token_hash: &TokenHash,
+        user: UserId,
+        now: Millis,
+    ) -> StoreResult<bool>;
+    async fn get_signon_policy(&self, scope: &PolicyScope) -> StoreResult<Option<SignOnPolicy>>;
+    /// Creates or replaces the policy of `scope` (which belongs to `org`).
+    async fn put_signon_policy(
+        &self,
+        scope: &PolicyScope,
+        org: OrgId,
+        policy: &SignOnPolicy,
+        at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// `false` (and no audit) when there was none.
+    async fn delete_signon_policy(
+        &self,
+        scope: &PolicyScope,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Deletes expired challenges and remembered devices; how many rows went.
+    async fn purge_expired_sign_ons(&self, now: Millis) -> StoreResult<u64>;
+}
+// ---- end of multifactor authentication.
 
 /// Everything a Gatehouse node stores. `Arc<dyn Store>` is what services hold.
 pub trait Store:
@@ -442,6 +575,8 @@ pub trait Store:
     + LogoutDeliveryStore
     + SigningKeyStore
     + SamlStore
+    + FactorStore
+    + SignOnStore
 {
 }
 
@@ -459,5 +594,7 @@ impl<T> Store for T where
         + LogoutDeliveryStore
         + SigningKeyStore
         + SamlStore
+        + FactorStore
+        + SignOnStore
 {
 }

@@ -245,6 +245,13 @@ impl<DB: Engine> ClientStore for SqlStore<DB> {
         {
             return Ok(false);
         }
+        // Its sign-on policy goes with it (a later client of the same id starts clean).
+        w.execute(
+            Stmt::new("DELETE FROM signon_policies WHERE scope_kind = 'client' AND scope_id = $1")
+                .text(client_id),
+            "client",
+        )
+        .await?;
         w.audit(audit).await?;
         w.commit().await?;
         Ok(true)

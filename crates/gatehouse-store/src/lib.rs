@@ -18,7 +18,8 @@
 //! `store` (the generic store and its write transactions), `constraint`
 //! (driver errors to `StoreError`), `cursor` (keyset cursors), then one module
 //! per storage trait: `org`, `user`, `group`, `api_token`, `client`, `audit`,
-//! `meta`, `signing_key`, `session`, `grant`, `device`.
+//! `meta`, `signing_key`, `session`, `grant`, `device`, `factor` and
+//! `signon` (multifactor authentication).
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ mod constraint;
 mod cursor;
 mod device;
 mod engine;
+mod factor;
 mod grant;
 mod group;
 mod logout_delivery;
@@ -41,6 +43,7 @@ mod postgres;
 mod saml;
 mod session;
 mod signing_key;
+mod signon;
 mod sqlite;
 mod store;
 mod user;

@@ -7,6 +7,8 @@
 //! `postgres::<case>`. Password hashes here are fake PHC strings: no hashing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "cases/factors.rs"]
+mod factors;
 #[path = "cases/logout_deliveries.rs"]
 mod logout_deliveries;
 #[path = "cases/saml.rs"]
@@ -29,6 +31,7 @@ use gatehouse_core::password::StoredPassword;
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
 
+use factors::*;
 use logout_deliveries::*;
 use saml::*;
 use sessions_grants::*;
@@ -121,6 +124,10 @@ conformance!(
     saml_request_ids_are_single_use,
     saml_pending_is_spent_once_and_expires,
     saml_participation_keeps_the_first_session_index,
+    factor_totp_step_is_compare_and_set,
+    factor_concurrent_codes_exactly_one_wins,
+    mfa_challenge_completes_once_and_expires,
+    signon_policy_round_trips,
 );
 
 // ---------------------------------------------------------------- helpers

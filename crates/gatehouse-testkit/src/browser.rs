@@ -65,8 +65,19 @@ impl Browser {
         credentials: Option<(&str, &str)>,
         consent: Consent,
     ) -> anyhow::Result<Landing> {
+        let response = self.client.get(url).send().await?;
+        self.follow(response, credentials, consent).await
+    }
+
+    /// Continues from `response` as [`Browser::walk`] does from its first answer.
+    pub async fn follow(
+        &self,
+        response: reqwest::Response,
+        credentials: Option<(&str, &str)>,
+        consent: Consent,
+    ) -> anyhow::Result<Landing> {
         let mut credentials = credentials;
-        let mut response = self.client.get(url).send().await?;
+        let mut response = response;
         for _ in 0..10 {
             let status = response.status();
             if status.is_redirection() {
@@ -109,6 +120,21 @@ impl Browser {
             return Ok(Landing::Page(status.as_u16(), html));
         }
         bail!("too many redirects")
+    }
+
+    /// Submits the page's first POST form with its hidden fields and `fields`
+    /// (for instance the second-factor page's `otp`).
+    pub async fn fill(
+        &self,
+        html: &str,
+        fields: &[(&str, &str)],
+    ) -> anyhow::Result<reqwest::Response> {
+        let mut form = hidden_fields(html);
+        for (name, value) in fields {
+            form.push(((*name).to_owned(), (*value).to_owned()));
+        }
+        let action = form_action(html).context("the page has no POST form")?;
+        self.post_form(&action, &form).await
     }
 
     /// POSTs a form to a path of the server.

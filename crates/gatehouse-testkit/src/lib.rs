@@ -25,6 +25,7 @@ use gatehouse_core::secret::Secret;
 use gatehouse_core::services::{
     DEFAULT_KEY_ROTATION_PERIOD, DEFAULT_RETIRED_KEY_RETENTION, Services, ServicesConfig,
 };
+use gatehouse_web::mail::FileMailbox;
 use gatehouse_web::outbound::HttpLogoutSender;
 use gatehouse_web::{Cidr, WebConfig};
 use reqwest::{Method, RequestBuilder};
@@ -164,6 +165,10 @@ impl TestServer {
             oauth: Default::default(),
             key_rotation_period: Some(DEFAULT_KEY_ROTATION_PERIOD),
             retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
+            mailer: Some(Arc::new(FileMailbox::new(
+                dir.path().join("mailbox"),
+                "gatehouse@localhost",
+            ))),
         };
         let services = Services::with_hasher(
             store,
@@ -209,6 +214,20 @@ impl TestServer {
             _database: database,
             _dir: dir,
         })
+    }
+
+    /// The messages the server "sent" (its file mailbox), as RFC 5322 text,
+    /// in no particular order.
+    pub fn mailbox(&self) -> Vec<String> {
+        let dir = self._dir.path().join("mailbox");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .collect()
     }
 
     /// The server's socket address.

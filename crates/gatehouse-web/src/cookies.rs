@@ -1,5 +1,6 @@
-//! The browser cookies of the hosted pages: the SSO session and the CSRF
-//! token. Both are `HttpOnly`, `SameSite=Lax`, `Path=/`; on an https public URL
+//! The browser cookies of the hosted pages: the SSO session, the CSRF
+//! token, the half-finished multifactor sign-in and the remembered device.
+//! All are `HttpOnly`, `SameSite=Lax`, `Path=/`; on an https public URL
 //! they are `Secure` with the `__Host-` prefix, which binds them to this exact
 //! origin (RFC 6265bis §4.1.3.2).
 
@@ -10,6 +11,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 pub enum Cookie {
     Session,
     Csrf,
+    /// The handle of a sign-in waiting for its second factor (minutes).
+    Mfa,
+    /// "Remember this device": skips the second factor (days).
+    Device,
 }
 
 impl Cookie {
@@ -17,6 +22,8 @@ impl Cookie {
         match self {
             Self::Session => "gatehouse_session",
             Self::Csrf => "gatehouse_csrf",
+            Self::Mfa => "gatehouse_mfa",
+            Self::Device => "gatehouse_device",
         }
     }
 
@@ -49,6 +56,16 @@ impl Cookie {
         let secure_attr = if secure { "; Secure" } else { "" };
         HeaderValue::from_str(&format!(
             "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure_attr}",
+            self.name(secure)
+        ))
+        .ok()
+    }
+
+    /// `Set-Cookie` storing `value` for `max_age_secs`.
+    pub fn set_for(self, value: &str, secure: bool, max_age_secs: i64) -> Option<HeaderValue> {
+        let secure_attr = if secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure_attr}",
             self.name(secure)
         ))
         .ok()

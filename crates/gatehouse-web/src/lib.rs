@@ -22,9 +22,11 @@ mod cookies;
 mod csrf;
 mod device;
 pub mod extract;
+mod factor;
 pub mod health;
 pub mod jwks;
 mod login;
+pub mod mail;
 pub mod oauth;
 pub mod openapi;
 pub mod outbound;
@@ -102,6 +104,7 @@ pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
         .merge(setup::routes())
         .merge(oauth::routes())
         .merge(login::routes())
+        .merge(factor::routes())
         .merge(consent::routes())
         .merge(device::routes())
         .merge(jwks::routes())

@@ -2,6 +2,10 @@
 //! and `password`, each labelled). Reached from `/oauth2/authorize` with a
 //! pending request's handle, or directly.
 //!
+//! After the password, `services.mfa` decides whether a second factor is
+//! needed (`crate::factor` shows that page); only then does the SSO session
+//! start.
+//!
 //! A failed attempt answers the same page with the same message whether the
 //! account does not exist, has no password, is not active or the password is
 //! wrong; core does the same hashing work in every case.
@@ -13,9 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gatehouse_core::Error;
 use gatehouse_core::ids::OrgId;
+use gatehouse_core::model::{SsoSession, User};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::RequestContext;
-use gatehouse_core::services::sessions::acr;
+use gatehouse_core::services::mfa::PasswordOutcome;
 
 use crate::AppState;
 use crate::cookies::Cookie;
@@ -29,13 +34,21 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/login", get(show).post(submit))
 }
 
-/// `GET /login[?request=…]`.
+/// `GET /login[?request=…]`. A signed-in browser whose session falls short
+/// of the request only by a second factor gets the second-factor page
+/// instead (step-up), with no new password.
 pub async fn show(
     State(state): State<AppState>,
+    Ctx(ctx): Ctx,
     headers: HeaderMap,
     QueryPairs(pairs): QueryPairs,
 ) -> Response {
     let target = Target::from_pairs(&pairs);
+    if let Some(handle) = &target.request
+        && let Some(page) = crate::factor::step_up(&state, &ctx, &headers, &target, handle).await
+    {
+        return page;
+    }
     let (client_name, hint) = match &target.request {
         Some(handle) => match state.services.oauth.login_screen(handle).await {
             Ok(screen) => (Some(screen.client_name), screen.login_hint),
@@ -57,14 +70,14 @@ pub async fn show(
 /// Where the sign-in leads: a pending authorization request, or a local page
 /// (`return_to`, a path on this server) for users of an org (`org`).
 #[derive(Debug, Default)]
-struct Target {
-    request: Option<String>,
-    return_to: Option<String>,
-    org: Option<OrgId>,
+pub(crate) struct Target {
+    pub(crate) request: Option<String>,
+    pub(crate) return_to: Option<String>,
+    pub(crate) org: Option<OrgId>,
 }
 
 impl Target {
-    fn from_pairs(pairs: &[(String, String)]) -> Self {
+    pub(crate) fn from_pairs(pairs: &[(String, String)]) -> Self {
         Self {
             request: param(pairs, "request").map(str::to_owned),
             // Only a path on this server: never `//host` or `/\host`, which
@@ -93,15 +106,15 @@ pub async fn submit(
     let target = Target::from_pairs(&pairs);
     let username = param(&pairs, "username").unwrap_or("").trim().to_owned();
     let password = Secret::new(param(&pairs, "password").unwrap_or(""));
-    let (org, client_name) = match &target.request {
+    let (org, client, client_name) = match &target.request {
         Some(handle) => match state.services.oauth.login_screen(handle).await {
-            Ok(screen) => match state.services.oauth.pending_org(handle).await {
-                Ok(org) => (org, Some(screen.client_name)),
+            Ok(screen) => match state.services.oauth.pending_client(handle).await {
+                Ok((org, client)) => (org, Some(client), Some(screen.client_name)),
                 Err(error) => return error_page(&error).into_response(),
             },
             Err(error) => return error_page(&error).into_response(),
         },
-        None => (target.org.unwrap_or(OrgId::DEFAULT), None),
+        None => (target.org.unwrap_or(OrgId::DEFAULT), None, None),
     };
     let user = match sign_in(&state, &ctx, org, &username, &password).await {
         Ok(user) => user,
@@ -118,41 +131,66 @@ pub async fn submit(
         }
         Err(error) => {
             tracing::error!(%error, "sign-in failed inside");
-            return Page::message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "Sign-in is temporarily unavailable. Try again in a moment.",
-            )
-            .into_response();
+            return unavailable();
         }
     };
-    let (session, cookie_secret) = match state
+    let device = Cookie::Device.read(&headers, secure);
+    match state
         .services
-        .sessions
-        .start(
-            &ctx,
-            &user,
-            vec!["pwd".to_owned()],
-            Some(acr::SINGLE_FACTOR.to_owned()),
-        )
+        .mfa
+        .after_password(&ctx, &user, client.as_deref(), device.as_deref())
         .await
     {
-        Ok(started) => started,
-        Err(error) => {
-            tracing::error!(%error, "starting a session failed");
-            return Page::message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "Sign-in is temporarily unavailable. Try again in a moment.",
-            )
-            .into_response();
+        Ok(PasswordOutcome::SignedIn { amr, acr }) => {
+            finish(&state, &ctx, &target, &user, amr, acr, None).await
         }
+        Ok(PasswordOutcome::SecondFactor(handle)) => {
+            crate::factor::challenge_page(&state, &headers, &target, &handle).await
+        }
+        Err(Error::Forbidden) => Page::message(
+            StatusCode::FORBIDDEN,
+            "Second factor required",
+            "Signing in here requires a second factor, and your account has none that can be used. Ask your administrator to set one up.",
+        )
+        .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "deciding the second factor failed");
+            unavailable()
+        }
+    }
+}
+
+/// Completes a sign-in: starts the SSO session (unless `stepped_up` is the
+/// raised existing one) and continues where the sign-in leads.
+pub(crate) async fn finish(
+    state: &AppState,
+    ctx: &RequestContext,
+    target: &Target,
+    user: &User,
+    amr: Vec<String>,
+    acr: String,
+    stepped_up: Option<SsoSession>,
+) -> Response {
+    let (session, cookie_secret) = match stepped_up {
+        Some(session) => (session, None),
+        None => match state
+            .services
+            .sessions
+            .start(ctx, user, amr, Some(acr))
+            .await
+        {
+            Ok((session, secret)) => (session, Some(secret)),
+            Err(error) => {
+                tracing::error!(%error, "starting a session failed");
+                return unavailable();
+            }
+        },
     };
     let mut response = match (&target.request, &target.return_to) {
         (Some(handle), _) => match state
             .services
             .oauth
-            .resume(&ctx, handle, Some(session))
+            .resume(ctx, handle, Some(session))
             .await
         {
             Ok(step) => step_response(step),
@@ -166,10 +204,22 @@ pub async fn submit(
         )
         .into_response(),
     };
-    if let Some(cookie) = Cookie::Session.set(cookie_secret.expose(), secure) {
+    if let Some(secret) = cookie_secret
+        && let Some(cookie) = Cookie::Session.set(secret.expose(), secure(state))
+    {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// The page for a failure inside (logged by the caller).
+pub(crate) fn unavailable() -> Response {
+    Page::message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "Sign-in is temporarily unavailable. Try again in a moment.",
+    )
+    .into_response()
 }
 
 async fn sign_in(
@@ -189,7 +239,7 @@ async fn sign_in(
         .await
 }
 
-fn login_page(
+pub(crate) fn login_page(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,

@@ -12,7 +12,9 @@ use utoipa::openapi::{Content, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
-use crate::api::{api_tokens, clients, groups, orgs, saml, sessions, users};
+use crate::api::{
+    api_tokens, clients, factors, groups, orgs, saml, sessions, signon_policies, users,
+};
 use crate::health;
 use crate::problem::{PROBLEM_JSON, Problem};
 
@@ -70,6 +72,20 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         saml::get_service_provider,
         saml::update_service_provider,
         saml::delete_service_provider,
+        factors::enrol_factor,
+        factors::list_factors,
+        factors::get_factor,
+        factors::delete_factor,
+        factors::reset_factors,
+        factors::activate_factor,
+        factors::generate_recovery_codes,
+        factors::recovery_codes_left,
+        signon_policies::get_org_policy,
+        signon_policies::put_org_policy,
+        signon_policies::delete_org_policy,
+        signon_policies::get_client_policy,
+        signon_policies::put_client_policy,
+        signon_policies::delete_client_policy,
     ),
     components(schemas(
         Problem,
@@ -77,6 +93,7 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         gatehouse_core::model::LifecycleAction,
         gatehouse_core::model::SortOrder,
         users::UserSortKey,
+        gatehouse_core::model::SecondFactorRule,
     )),
     modifiers(&AdminApiSecurity),
     tags(
@@ -87,6 +104,8 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         (name = "sessions", description = "Browser SSO sessions"),
         (name = "clients", description = "OAuth 2.0 / OpenID Connect clients"),
         (name = "saml", description = "SAML 2.0 service providers"),
+        (name = "factors", description = "Second factors: TOTP, recovery codes, reset"),
+        (name = "signon-policies", description = "When a second factor is required, per org and per client"),
         (name = "health", description = "Liveness and readiness probes"),
     )
 )]

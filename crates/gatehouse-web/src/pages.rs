@@ -27,6 +27,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/form_post.html"),
         ),
         ("device.html", include_str!("../templates/device.html")),
+        ("factor.html", include_str!("../templates/factor.html")),
+        (
+            "recovery_codes.html",
+            include_str!("../templates/recovery_codes.html"),
+        ),
     ] {
         if let Err(error) = env.add_template(name, source) {
             tracing::error!(%error, name, "a page template does not compile");

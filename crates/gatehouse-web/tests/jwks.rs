@@ -201,6 +201,7 @@ async fn second_node(server: &TestServer) -> std::sync::Arc<gatehouse_core::serv
         public_url: server.url(""),
         key_rotation_period: Some(DEFAULT_KEY_ROTATION_PERIOD),
         retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
+        mailer: None,
         sessions: Default::default(),
         oauth: Default::default(),
     };

@@ -63,6 +63,7 @@ async fn run(engine: &str, url: &str, users: usize) -> anyhow::Result<()> {
             oauth: Default::default(),
             key_rotation_period: None,
             retired_key_retention: gatehouse_core::services::DEFAULT_RETIRED_KEY_RETENTION,
+            mailer: None,
         },
     )
     .await?;

@@ -143,6 +143,7 @@ async fn run(engine: &str, url: &str, alg: Algorithm) -> anyhow::Result<()> {
             },
             key_rotation_period: None,
             retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
+            mailer: None,
         },
     )
     .await?;

@@ -132,6 +132,9 @@ impl Maintenance {
                             Ok(removed) => tracing::debug!(removed, "expired sessions and grants deleted"),
                             Err(e) => tracing::error!(error = %e, "deleting expired grants failed; retrying in a minute"),
                         }
+                        if let Err(e) = services.mfa.purge_expired().await {
+                            tracing::error!(error = %e, "deleting expired sign-in challenges failed; retrying in a minute");
+                        }
                     }
                 }
             }

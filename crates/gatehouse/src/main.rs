@@ -9,6 +9,7 @@ mod keyfile;
 mod keys;
 mod logging;
 mod logout_delivery;
+mod mail;
 mod report;
 mod serve;
 mod settings;

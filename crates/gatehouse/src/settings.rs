@@ -94,6 +94,31 @@ pub struct Settings {
     pub log_filter: String,
     pub hash_concurrency: usize,
     pub server: ServerSettings,
+    /// Where e-mail goes: an SMTP server, or `None` for `<data-dir>/mailbox/`.
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// How to reach the SMTP server that sends e-mailed sign-in codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// The `From` address.
+    pub from: String,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// STARTTLS, required (port 587 by default).
+    StartTls,
+    /// TLS from the first byte (port 465 by default).
+    Tls,
+    /// Plain text: only for a relay on the same machine (port 25 by default).
+    None,
 }
 
 /// Settings only `serve` uses.
@@ -372,6 +397,8 @@ pub fn resolve(inputs: &Inputs<'_>, read_file: ReadFile<'_>) -> Result<Resolved,
         None => None,
     };
 
+    let smtp = smtp_settings(&layers, read_file)?;
+
     Ok(Resolved {
         settings: Settings {
             config_file: inputs.file.map(|f| f.path.to_path_buf()),
@@ -392,9 +419,72 @@ pub fn resolve(inputs: &Inputs<'_>, read_file: ReadFile<'_>) -> Result<Resolved,
                 bootstrap_token,
                 key_rotation,
             },
+            smtp,
         },
         warnings,
     })
+}
+
+/// The SMTP settings: none unless `smtp_host` is set; then `smtp_from` is required.
+fn smtp_settings(
+    layers: &Layers,
+    read_file: ReadFile<'_>,
+) -> Result<Option<SmtpSettings>, SettingError> {
+    let Some((host_origin, host)) = layers.get("smtp_host") else {
+        for key in ["smtp_port", "smtp_tls", "smtp_username", "smtp_from"] {
+            if let Some((origin, _)) = layers.get(key) {
+                return Err(SettingError::new(
+                    origin,
+                    "has no effect without smtp_host (GATEHOUSE_SMTP_HOST)",
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    if host.trim().is_empty() {
+        return Err(SettingError::new(host_origin, "must not be empty"));
+    }
+    let tls = match layers.get("smtp_tls") {
+        None => SmtpTls::StartTls,
+        Some((_, raw)) if raw.eq_ignore_ascii_case("starttls") => SmtpTls::StartTls,
+        Some((_, raw)) if raw.eq_ignore_ascii_case("tls") => SmtpTls::Tls,
+        Some((_, raw)) if raw.eq_ignore_ascii_case("none") => SmtpTls::None,
+        Some((origin, raw)) => {
+            return Err(SettingError::new(
+                origin,
+                format!("{raw:?} is not starttls, tls or none"),
+            ));
+        }
+    };
+    let port = match layers.get("smtp_port") {
+        Some((origin, raw)) => {
+            let port = parse_count(raw, 1, 65_535).map_err(|p| SettingError::new(origin, p))?;
+            u16::try_from(port).map_err(|_| SettingError::new(origin, "is not a port"))?
+        }
+        None => match tls {
+            SmtpTls::StartTls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        },
+    };
+    let Some((_, from)) = layers.get("smtp_from") else {
+        return Err(SettingError::new(
+            host_origin,
+            "needs a From address too (smtp_from, GATEHOUSE_SMTP_FROM)",
+        ));
+    };
+    let username = layers.get("smtp_username").map(|(_, u)| u.clone());
+    let password = layers
+        .secret("smtp_password", "smtp_password_file", read_file)?
+        .map(|(_, p)| p);
+    Ok(Some(SmtpSettings {
+        host: host.trim().to_owned(),
+        port,
+        tls,
+        username,
+        password,
+        from: from.clone(),
+    }))
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub async fn services(settings: &Settings, public_url: String) -> anyhow::Result
         oauth: Default::default(),
         key_rotation_period: settings.server.key_rotation,
         retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
+        mailer: Some(crate::mail::mailer(settings)?),
     };
     let started = Services::start(store, Arc::new(SystemClock), rng, master_key, config)
         .await

@@ -3,6 +3,7 @@
 mod api_token;
 mod audit;
 mod client;
+mod factor;
 mod grant;
 mod group;
 mod logout_delivery;
@@ -16,6 +17,9 @@ mod user;
 pub use api_token::{ApiToken, TokenScope};
 pub use audit::{AuditEvent, AuditQuery, Outcome};
 pub use client::{Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes};
+pub use factor::{
+    Factor, FactorKind, FactorStatus, MfaChallenge, PolicyScope, SecondFactorRule, SignOnPolicy,
+};
 pub use grant::{
     AuthorizationCode, CodeRedemption, Consent, DeviceApproval, DeviceCode, DevicePoll,
     DeviceStatus, Grant, PendingAuthorization, RefreshRotation, RefreshToken,

@@ -7,6 +7,12 @@ mod api_tokens;
 pub mod audit;
 pub mod audit_log;
 mod client_auth;
+// -- multifactor authentication
+pub mod factors;
+pub mod mailer;
+pub mod mfa;
+pub mod signon_policy;
+// --
 pub mod client_settings;
 pub mod clients;
 mod groups;
@@ -42,6 +48,12 @@ pub use saml::Saml;
 pub use sessions::{SessionSettings, Sessions};
 pub use setup::{Setup, SetupResult};
 pub use users::{NewUser, Users};
+// -- multifactor authentication
+pub use factors::Factors;
+pub use mailer::{Mail, Mailer};
+pub use mfa::Mfa;
+pub use signon_policy::SignOnPolicies;
+// --
 
 use crate::clock::{Clock, Rng};
 use crate::crypto::MasterKey;
@@ -72,6 +84,8 @@ pub struct ServicesConfig {
     /// How long a retired signing key stays in JWKS; must exceed the longest
     /// lifetime of a token it signed. Default [`DEFAULT_RETIRED_KEY_RETENTION`].
     pub retired_key_retention: Duration,
+    /// Sends e-mailed sign-in codes; `None` turns e-mail codes off.
+    pub mailer: Option<Arc<dyn Mailer>>,
 }
 
 /// What every service holds: the store and the injected clock, RNG and hasher.
@@ -129,6 +143,11 @@ pub struct Services {
     /// Back-channel logout delivery ([`BackChannel::deliver_due`]).
     pub backchannel: BackChannel,
     pub keys: Arc<Keys>,
+    // -- multifactor authentication
+    pub factors: Factors,
+    pub mfa: Mfa,
+    pub signon_policies: SignOnPolicies,
+    // --
     store: Arc<dyn Store>,
     master_key: MasterKey,
     public_url: String,
@@ -220,6 +239,8 @@ impl Services {
             .bootstrap_token
             .as_ref()
             .map(|t| TokenHash::of(t.expose()));
+        let factors = Factors::new(deps.clone(), master_key.clone());
+        let mfa = Mfa::new(deps.clone(), factors.clone(), config.mailer.clone());
         Ok(Arc::new(Self {
             orgs: Orgs::new(deps.clone()),
             users: Users::new(deps.clone()),
@@ -234,6 +255,9 @@ impl Services {
             saml,
             backchannel,
             keys,
+            factors,
+            mfa,
+            signon_policies: SignOnPolicies::new(deps.clone()),
             store,
             master_key,
             public_url: config.public_url,

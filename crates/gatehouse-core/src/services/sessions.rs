@@ -20,10 +20,13 @@ use crate::services::oauth::BackChannel;
 use crate::services::principal::{AdminPrincipal, RequestContext};
 
 /// Authentication context class references (`acr`) a session can carry, as
-/// Keycloak numbers levels of assurance: `1` is one factor (a password).
-/// Multifactor sign-in will add `2`.
+/// Keycloak numbers levels of assurance: `1` is one factor (a password), `2`
+/// two factors (a password and a one-time code, or a remembered device).
+/// Discovery lists both in `acr_values_supported`; `acr_values=2` asks for a
+/// step-up.
 pub mod acr {
     pub const SINGLE_FACTOR: &str = "1";
+    pub const MULTI_FACTOR: &str = "2";
 }
 
 /// How long sessions last.

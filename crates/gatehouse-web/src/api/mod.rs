@@ -12,10 +12,12 @@
 
 pub mod api_tokens;
 pub mod clients;
+pub mod factors;
 pub mod groups;
 pub mod orgs;
 pub mod saml;
 pub mod sessions;
+pub mod signon_policies;
 pub mod user_document;
 pub mod users;
 
@@ -38,6 +40,9 @@ pub fn routes() -> Router<AppState> {
         .merge(sessions::routes())
         .merge(clients::routes())
         .merge(saml::routes())
+        // -- multifactor authentication
+        .merge(factors::routes())
+        .merge(signon_policies::routes())
 }
 
 /// Page size when `limit` is not given.

@@ -22,7 +22,7 @@ pub async fn authorization_server(State(state): State<AppState>) -> Response {
 pub fn capabilities() -> Capabilities {
     Capabilities {
         backchannel_logout: true,
-        acr_values_supported: vec![acr::SINGLE_FACTOR.to_owned()],
+        acr_values_supported: vec![acr::SINGLE_FACTOR.to_owned(), acr::MULTI_FACTOR.to_owned()],
         ..Capabilities::default()
     }
 }

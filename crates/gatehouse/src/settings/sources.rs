@@ -67,6 +67,17 @@ const fn env_only(key: &'static str, env: &'static str) -> Spec {
     }
 }
 
+/// A setting of the environment and the file only, with no flag.
+const fn env_file(key: &'static str, env: &'static str, toml: TomlKind) -> Spec {
+    Spec {
+        key,
+        env,
+        flag: None,
+        in_file: true,
+        toml,
+    }
+}
+
 use TomlKind::{List, Number, Text};
 
 /// Every setting: TOML key, environment variable, flag, TOML value kind.
@@ -90,6 +101,14 @@ pub(super) const SPECS: &[Spec] = &[
     spec("body_limit",        "GATEHOUSE_BODY_LIMIT",        "--body-limit",        Number),
     spec("shutdown_timeout",  "GATEHOUSE_SHUTDOWN_TIMEOUT",  "--shutdown-timeout",  Number),
     spec("key_rotation_days", "GATEHOUSE_KEY_ROTATION_DAYS", "--key-rotation-days", Number),
+    // -- e-mail (sign-in codes); without smtp_host messages go to <data-dir>/mailbox/
+    env_file("smtp_host",     "GATEHOUSE_SMTP_HOST",     Text),
+    env_file("smtp_port",     "GATEHOUSE_SMTP_PORT",     Number),
+    env_file("smtp_tls",      "GATEHOUSE_SMTP_TLS",      Text),
+    env_file("smtp_username", "GATEHOUSE_SMTP_USERNAME", Text),
+    env_only("smtp_password", "GATEHOUSE_SMTP_PASSWORD"),
+    file_of("smtp_password_file", "GATEHOUSE_SMTP_PASSWORD_FILE", None),
+    env_file("smtp_from",     "GATEHOUSE_SMTP_FROM",     Text),
 ];
 
 /// Environment variables that are known but not settings resolved per key here.

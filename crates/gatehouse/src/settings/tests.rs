@@ -618,10 +618,12 @@ fn settings_example_toml_parses_with_the_real_loader() -> Result<(), SettingErro
         .to_owned())
     };
     for line in &commented {
-        let contents = if line.starts_with("tls_") {
+        // TLS files and the SMTP server are only valid as a group.
+        let group = ["tls_", "smtp_"].into_iter().find(|p| line.starts_with(p));
+        let contents = if let Some(prefix) = group {
             commented
                 .iter()
-                .filter(|l| l.starts_with("tls_"))
+                .filter(|l| l.starts_with(prefix))
                 .map(|l| format!("{l}\n"))
                 .collect()
         } else {
@@ -673,4 +675,66 @@ fn settings_key_rotation_days_default_zero_and_limits() -> Result<(), SettingErr
     };
     assert!(too_long.err().contains("key_rotation_days in gh.toml"));
     Ok(())
+}
+
+#[test]
+fn smtp_settings_from_env_and_file() -> Result<(), SettingError> {
+    assert_eq!(Given::default().ok()?.smtp, None);
+    let s = Given {
+        file: Some("smtp_host = \"mail.example.com\"\nsmtp_from = \"id@example.com\"\n"),
+        env: vec![
+            ("GATEHOUSE_SMTP_USERNAME", "id"),
+            ("GATEHOUSE_SMTP_PASSWORD", "s3cret"),
+            ("GATEHOUSE_SMTP_TLS", "tls"),
+        ],
+        ..Given::default()
+    }
+    .ok()?;
+    let smtp = s.smtp.ok_or_else(|| SettingError::new("smtp", "missing"))?;
+    assert_eq!(smtp.host, "mail.example.com");
+    assert_eq!((smtp.port, smtp.tls), (465, SmtpTls::Tls));
+    assert_eq!(smtp.username.as_deref(), Some("id"));
+    assert_eq!(smtp.password.as_ref().map(Secret::expose), Some("s3cret"));
+    assert_eq!(smtp.from, "id@example.com");
+    Ok(())
+}
+
+#[test]
+fn smtp_settings_refuse_half_configurations() {
+    let no_from = Given {
+        env: vec![("GATEHOUSE_SMTP_HOST", "mail.example.com")],
+        ..Given::default()
+    };
+    assert!(
+        no_from.err().contains("GATEHOUSE_SMTP_FROM"),
+        "{}",
+        no_from.err()
+    );
+    let no_host = Given {
+        env: vec![("GATEHOUSE_SMTP_PORT", "25")],
+        ..Given::default()
+    };
+    assert!(
+        no_host.err().contains("without smtp_host"),
+        "{}",
+        no_host.err()
+    );
+    let bad_tls = Given {
+        env: vec![
+            ("GATEHOUSE_SMTP_HOST", "mail.example.com"),
+            ("GATEHOUSE_SMTP_FROM", "id@example.com"),
+            ("GATEHOUSE_SMTP_TLS", "maybe"),
+        ],
+        ..Given::default()
+    };
+    assert!(bad_tls.err().contains("starttls"), "{}", bad_tls.err());
+    let in_file = Given {
+        file: Some("smtp_password = \"x\"\n"),
+        ..Given::default()
+    };
+    assert!(
+        in_file.err().contains("GATEHOUSE_SMTP_PASSWORD"),
+        "{}",
+        in_file.err()
+    );
 }

@@ -17,12 +17,14 @@ use serde_json::json;
 use super::{OAuth, server_error};
 use crate::ids::GrantId;
 use crate::model::{
-    AuthorizationCode, Client, ClientGrant, Consent, Grant, PendingAuthorization, SsoSession, User,
-    UserStatus,
+    AuthorizationCode, Client, ClientGrant, Consent, FactorStatus, Grant, PendingAuthorization,
+    SsoSession, User, UserStatus,
 };
 use crate::secret::{Secret, TokenHash};
 use crate::services::audit::Target;
 use crate::services::principal::RequestContext;
+use crate::services::sessions::acr;
+use crate::services::signon_policy;
 
 /// What the browser is shown next.
 #[derive(Debug)]
@@ -97,6 +99,15 @@ impl OAuth {
     /// The org whose users may sign in for a pending request.
     pub async fn pending_org(&self, handle: &str) -> Result<crate::ids::OrgId, OAuthError> {
         Ok(self.load(handle).await?.client.org_id)
+    }
+
+    /// The client (and its org) of a pending request, for sign-on policies.
+    pub async fn pending_client(
+        &self,
+        handle: &str,
+    ) -> Result<(crate::ids::OrgId, String), OAuthError> {
+        let working = self.load(handle).await?;
+        Ok((working.client.org_id, working.client.client_id))
     }
 
     /// Continues a pending request after sign-in.
@@ -261,8 +272,11 @@ impl OAuth {
         let signed_in = match (&session, &user) {
             (Some(session), Some(user)) => {
                 // Past redirect validation, errors go back to the client.
-                match self.session_satisfies(&working, session, user, now).await {
-                    Ok(satisfied) => satisfied,
+                match self
+                    .session_satisfies(ctx, &working, session, user, now)
+                    .await
+                {
+                    Ok(fit) => fit == SessionFit::Satisfies,
                     Err(error) => return Ok(self.refuse(&working.request, error)),
                 }
             }
@@ -338,19 +352,49 @@ impl OAuth {
         self.issue_code(ctx, &working, &session, &user, now).await
     }
 
+    /// Whether a pending request, continued with `session`, needs the
+    /// session raised by a second factor (step-up) rather than a new
+    /// sign-in; the client id when it does.
+    pub async fn step_up_for(
+        &self,
+        ctx: &RequestContext,
+        handle: &str,
+        session: &SsoSession,
+    ) -> Result<Option<String>, OAuthError> {
+        let working = self.load(handle).await?;
+        let Some(user) = self.session_user(session).await? else {
+            return Ok(None);
+        };
+        let now = self.deps.clock.now_millis();
+        Ok(
+            match self
+                .session_satisfies(ctx, &working, session, &user, now)
+                .await?
+            {
+                SessionFit::StepUp => Some(working.client.client_id),
+                SessionFit::Satisfies | SessionFit::SignIn => None,
+            },
+        )
+    }
+
     /// Whether the session's sign-in is good enough for this request: the
     /// client's org, `prompt=login` (signed in after the request arrived),
-    /// `max_age`, `login_hint` and `id_token_hint` (OIDC Core §3.1.2.1).
+    /// `max_age`, `login_hint` and `id_token_hint` (OIDC Core §3.1.2.1), and
+    /// the second factor that `acr_values=2` or a sign-on policy asks for.
+    /// A session short only of a second factor (or, with one, of a recent
+    /// enough `auth_time`) can be stepped up instead of signing in again,
+    /// when its user has a factor.
     async fn session_satisfies(
         &self,
+        ctx: &RequestContext,
         working: &Working,
         session: &SsoSession,
         user: &User,
         now: i64,
-    ) -> Result<bool, OAuthError> {
+    ) -> Result<SessionFit, OAuthError> {
         let request = &working.request;
         if session.org_id != working.client.org_id {
-            return Ok(false);
+            return Ok(SessionFit::SignIn);
         }
         if (request.prompt.login || request.prompt.select_account)
             && working
@@ -358,17 +402,15 @@ impl OAuth {
                 .as_ref()
                 .is_none_or(|(_, p)| session.auth_time < p.created_at)
         {
-            return Ok(false);
+            return Ok(SessionFit::SignIn);
         }
+        let mut too_old = false;
         if let Some(max_age) = request.max_age {
             let age_ms = now.saturating_sub(session.auth_time);
-            if age_ms
+            too_old = age_ms
                 > i64::try_from(max_age)
                     .unwrap_or(i64::MAX)
-                    .saturating_mul(1000)
-            {
-                return Ok(false);
-            }
+                    .saturating_mul(1000);
         }
         if let Some(hint) = &request.login_hint {
             let matches = hint.eq_ignore_ascii_case(&user.username)
@@ -377,7 +419,7 @@ impl OAuth {
                     .as_deref()
                     .is_some_and(|e| hint.eq_ignore_ascii_case(e));
             if !matches {
-                return Ok(false);
+                return Ok(SessionFit::SignIn);
             }
         }
         if let Some(hint) = &request.id_token_hint {
@@ -390,7 +432,7 @@ impl OAuth {
                 .and_then(|claims| claims["sub"].as_str().map(str::to_owned));
             match subject {
                 Some(sub) if sub == self.subject(&working.client, user) => {}
-                Some(_) => return Ok(false),
+                Some(_) => return Ok(SessionFit::SignIn),
                 None => {
                     return Err(OAuthError::with_description(
                         ErrorCode::InvalidRequest,
@@ -399,7 +441,44 @@ impl OAuth {
                 }
             }
         }
-        Ok(true)
+        let multifactor = session.acr.as_deref() == Some(acr::MULTI_FACTOR);
+        let asks_multifactor = request.acr_values.iter().any(|v| v == acr::MULTI_FACTOR);
+        let policy_requires = !multifactor
+            && signon_policy::requirement(
+                &self.deps,
+                user,
+                Some(&working.client.client_id),
+                ctx.ip.as_deref(),
+            )
+            .await
+            .map_err(server_error)?
+            .required;
+        if !too_old && (multifactor || (!asks_multifactor && !policy_requires)) {
+            return Ok(SessionFit::Satisfies);
+        }
+        let has_factor = self
+            .deps
+            .store
+            .list_factors(user.id)
+            .await
+            .map_err(server_error)?
+            .iter()
+            .any(|f| f.status == FactorStatus::Active)
+            || self
+                .deps
+                .store
+                .unused_recovery_codes(user.id)
+                .await
+                .map_err(server_error)?
+                > 0;
+        Ok(match (too_old, has_factor, policy_requires) {
+            (_, true, _) => SessionFit::StepUp,
+            // `acr_values` is a voluntary claim (OIDC Core §3.1.2.1): a user
+            // with no factor keeps the password-only session.
+            (false, false, false) => SessionFit::Satisfies,
+            // A policy that requires a factor is met by signing in (and enrolling).
+            _ => SessionFit::SignIn,
+        })
     }
 
     /// The session's user, if they may still sign in.
@@ -512,6 +591,16 @@ impl OAuth {
             request.code_response(&code, &self.issuer),
         ))
     }
+}
+
+/// How a session fits a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionFit {
+    Satisfies,
+    /// Good but for a second factor (or a fresh authentication a second factor gives).
+    StepUp,
+    /// Sign in again.
+    SignIn,
 }
 
 fn login_screen(working: &Working, handle: &str) -> LoginScreen {

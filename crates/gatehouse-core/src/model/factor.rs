@@ -1,0 +1,211 @@
+//! Authentication factors beyond the password, the half-signed-in state
+//! between the password and the second factor, and sign-on policies.
+//!
+//! Secrets never appear in these types in the clear: a TOTP secret is sealed
+//! with the master key, recovery codes, challenge handles, e-mailed codes and
+//! remembered-device tokens are [`TokenHash`]es.
+
+use crate::clock::Millis;
+use crate::ids::{FactorId, GroupId, OrgId, SessionId, UserId};
+use crate::secret::TokenHash;
+
+/// The kinds of factor a user can enrol or present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorKind {
+    /// RFC 6238 time-based one-time password (authenticator app).
+    Totp,
+    /// A single-use recovery code.
+    RecoveryCode,
+    /// A one-time code sent to the user's e-mail address.
+    Email,
+}
+
+impl FactorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::RecoveryCode => "recovery_code",
+            Self::Email => "email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "totp" => Some(Self::Totp),
+            "recovery_code" => Some(Self::RecoveryCode),
+            "email" => Some(Self::Email),
+            _ => None,
+        }
+    }
+
+    /// RFC 8176 `amr` value for a sign-in with this factor.
+    pub fn amr(self) -> &'static str {
+        match self {
+            Self::Totp => "otp",
+            // A recovery code is a one-time code the user keeps.
+            Self::RecoveryCode => "otp",
+            Self::Email => "otp",
+        }
+    }
+}
+
+/// Where an enrolled factor stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorStatus {
+    /// Enrolled, waiting for its first code.
+    Pending,
+    /// Usable for sign-in.
+    Active,
+}
+
+impl FactorStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(Self::Pending),
+            "active" => Some(Self::Active),
+            _ => None,
+        }
+    }
+}
+
+/// A stored factor (TOTP today; recovery codes and e-mail are not rows here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factor {
+    pub id: FactorId,
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub kind: FactorKind,
+    pub status: FactorStatus,
+    /// The TOTP secret sealed with the master key (`MasterKey::seal_to_string`).
+    pub sealed_secret: Option<String>,
+    /// The last accepted TOTP time step; a code of that step or earlier is refused.
+    pub last_step: Option<i64>,
+    pub created_at: Millis,
+    pub activated_at: Option<Millis>,
+    pub last_used_at: Option<Millis>,
+}
+
+impl Factor {
+    /// Associated data binding a sealed secret to its factor.
+    pub fn seal_aad(id: FactorId) -> Vec<u8> {
+        format!("factor:{id}").into_bytes()
+    }
+}
+
+/// A sign-in that passed its password and waits for the second factor (or a
+/// step-up of an existing session). Lives in the database so that any node
+/// continues it; found by the hash of a short-lived cookie.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MfaChallenge {
+    pub handle_hash: TokenHash,
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    /// The session to raise to multifactor (step-up); `None` starts a new one.
+    pub session_id: Option<SessionId>,
+    /// What the user proved so far (`["pwd"]`).
+    pub amr: Vec<String>,
+    /// The factor kinds the policy allows here.
+    pub allowed: Vec<FactorKind>,
+    /// A pending TOTP factor being enrolled during this sign-in.
+    pub enrol_factor_id: Option<FactorId>,
+    /// Days a "remember this device" tick lasts; 0: not offered.
+    pub remember_days: u32,
+    pub email_code_hash: Option<TokenHash>,
+    pub email_expires_at: Option<Millis>,
+    /// Wrong codes so far.
+    pub attempts: u32,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub completed_at: Option<Millis>,
+}
+
+/// When a second factor is required.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactorRule {
+    /// Never (the password is enough; a user with a factor may still step up).
+    #[default]
+    Never,
+    /// At every sign-in (unless the device is remembered).
+    Always,
+    /// When the request comes from outside the policy's network zones.
+    OutsideZones,
+    /// For members of the policy's groups.
+    Groups,
+}
+
+/// A sign-on policy of an org or of an OAuth client.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignOnPolicy {
+    /// When a second factor is required.
+    pub second_factor: SecondFactorRule,
+    /// Trusted networks (CIDR, e.g. `10.0.0.0/8`) for `outside_zones`.
+    pub network_zones: Vec<String>,
+    /// The groups whose members need a second factor, for `groups`.
+    #[schema(value_type = Vec<String>)]
+    pub groups: Vec<GroupId>,
+    /// Factor kinds accepted as second factor (`totp`, `recovery_code`, `email`);
+    /// empty: `totp` and `recovery_code`.
+    #[schema(value_type = Vec<String>)]
+    pub allowed_factors: Vec<FactorKind>,
+    /// Offer "remember this device" for this many days; 0 turns it off.
+    pub remember_device_days: u32,
+    /// A user without a factor who needs one enrols TOTP at sign-in; when
+    /// false such a user is refused instead.
+    pub enrol_at_sign_in: bool,
+}
+
+impl Default for SignOnPolicy {
+    fn default() -> Self {
+        Self {
+            second_factor: SecondFactorRule::Never,
+            network_zones: Vec::new(),
+            groups: Vec::new(),
+            allowed_factors: Vec::new(),
+            remember_device_days: 0,
+            enrol_at_sign_in: true,
+        }
+    }
+}
+
+/// Whose policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyScope {
+    Org(OrgId),
+    Client(String),
+}
+
+impl PolicyScope {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Org(_) => "org",
+            Self::Client(_) => "client",
+        }
+    }
+
+    pub fn id(&self) -> String {
+        match self {
+            Self::Org(org) => org.to_string(),
+            Self::Client(client) => client.clone(),
+        }
+    }
+}

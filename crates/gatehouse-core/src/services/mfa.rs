@@ -1,0 +1,558 @@
+//! The second step of sign-in: after a correct password, the sign-on policy
+//! decides whether a second factor is needed; if so the sign-in waits in the
+//! database as an [`MfaChallenge`] (any node continues it), found by the hash
+//! of a random handle the browser holds in a short-lived cookie. Only a
+//! correct TOTP, e-mailed or recovery code completes it; then the session
+//! starts (or, for a step-up, the existing session is raised) with
+//! `amr = ["pwd", "otp"]` and `acr = "2"`.
+//!
+//! A challenge lasts [`CHALLENGE_TTL_SECS`] and allows [`MAX_ATTEMPTS`] wrong
+//! codes; then the user starts again with the password. Every code is
+//! single-use (compare-and-set in the store), and the challenge itself is
+//! completed once.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::ids::SessionId;
+use crate::model::{FactorKind, FactorStatus, MfaChallenge, Outcome, SsoSession, User, UserStatus};
+use crate::secret::{Secret, TokenHash};
+use crate::services::Deps;
+use crate::services::audit::Target;
+use crate::services::factors::{CodeCheck, EnrolledTotp, Factors};
+use crate::services::mailer::{Mail, Mailer};
+use crate::services::principal::RequestContext;
+use crate::services::sessions::acr;
+use crate::services::signon_policy::{self, Requirement};
+
+/// How long a half-finished sign-in waits for its second factor.
+pub const CHALLENGE_TTL_SECS: i64 = 5 * 60;
+/// Wrong codes allowed per challenge.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// How long an e-mailed code is valid.
+pub const EMAIL_CODE_TTL_SECS: i64 = 10 * 60;
+/// How long after one e-mail the next may be asked for (no mail bombing).
+pub const EMAIL_RESEND_SECS: i64 = 30;
+
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum PasswordOutcome {
+    /// Signed in with what was proved: start the session with these.
+    SignedIn { amr: Vec<String>, acr: String },
+    /// A second factor is needed; the handle goes into a short-lived cookie.
+    SecondFactor(Secret),
+}
+
+/// What the second-factor page offers.
+#[derive(Debug, Clone)]
+pub struct ChallengeScreen {
+    /// The kinds of code the user can type.
+    pub kinds: Vec<FactorKind>,
+    /// A TOTP factor being enrolled during this sign-in, with its secret.
+    pub enrolment: Option<EnrolledTotp>,
+    /// "Remember this device" days offered; 0: none.
+    pub remember_days: u32,
+    /// An e-mailed code can be requested.
+    pub email_available: bool,
+    /// A code has been e-mailed.
+    pub email_sent: bool,
+}
+
+/// A completed second step.
+#[derive(Debug)]
+pub struct Verified {
+    pub user: User,
+    pub amr: Vec<String>,
+    pub acr: String,
+    /// The raised session of a step-up; `None`: start a new one.
+    pub session: Option<SsoSession>,
+    /// A remembered-device token and its lifetime in days, for a cookie.
+    pub device: Option<(Secret, u32)>,
+    /// Recovery codes made after an enrolment, to show once.
+    pub recovery_codes: Vec<Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mfa {
+    deps: Deps,
+    factors: Factors,
+    mailer: Option<Arc<dyn Mailer>>,
+}
+
+impl Mfa {
+    pub(crate) fn new(deps: Deps, factors: Factors, mailer: Option<Arc<dyn Mailer>>) -> Self {
+        Self {
+            deps,
+            factors,
+            mailer,
+        }
+    }
+
+    /// Decides what follows a correct password of `user` for `client` (if
+    /// the sign-in is for one), given the browser's remembered-device token.
+    /// `Forbidden` when a second factor is required, the user has none and
+    /// the policy does not let them enrol one here.
+    pub async fn after_password(
+        &self,
+        ctx: &RequestContext,
+        user: &User,
+        client: Option<&str>,
+        device: Option<&str>,
+    ) -> Result<PasswordOutcome> {
+        let d = &self.deps;
+        let req = signon_policy::requirement(d, user, client, ctx.ip.as_deref()).await?;
+        let password_only = || PasswordOutcome::SignedIn {
+            amr: vec!["pwd".to_owned()],
+            acr: acr::SINGLE_FACTOR.to_owned(),
+        };
+        if !req.required {
+            return Ok(password_only());
+        }
+        let now = d.clock.now_millis();
+        if req.remember_days > 0
+            && let Some(device) = device
+            && d.store
+                .is_device_trusted(&TokenHash::of(device), user.id, now)
+                .await?
+        {
+            // The remembered browser stands in for the second factor.
+            return Ok(PasswordOutcome::SignedIn {
+                amr: vec!["pwd".to_owned(), "mfa".to_owned()],
+                acr: acr::MULTI_FACTOR.to_owned(),
+            });
+        }
+        if !self.usable_kinds(user, &req.allowed).await?.is_empty() {
+            let handle = self.open_challenge(user, None, &req, None).await?;
+            return Ok(PasswordOutcome::SecondFactor(handle));
+        }
+        if req.enrol && req.allowed.contains(&FactorKind::Totp) {
+            let existing = d
+                .store
+                .list_factors(user.id)
+                .await?
+                .into_iter()
+                .rfind(|f| f.kind == FactorKind::Totp && f.status == FactorStatus::Pending);
+            let factor = match existing {
+                Some(factor) => factor,
+                None => {
+                    self.factors
+                        .enrol_totp(&format!("user:{}", user.id), ctx, user)
+                        .await?
+                        .factor
+                }
+            };
+            let handle = self
+                .open_challenge(user, None, &req, Some(factor.id))
+                .await?;
+            return Ok(PasswordOutcome::SecondFactor(handle));
+        }
+        let mut audit = d.audit(
+            &format!("user:{}", user.id),
+            ctx,
+            "mfa.required",
+            Target::new("user", user.id, Some(user.org_id)),
+            json!({ "reason": "no_factor" }),
+        );
+        audit.outcome = Outcome::Failure;
+        d.store.append_audit(&audit).await?;
+        Err(Error::Forbidden)
+    }
+
+    /// Starts a step-up of an existing session (OIDC `acr_values`, `max_age`
+    /// or a client policy): `None` when the user has no usable factor.
+    pub async fn begin_step_up(
+        &self,
+        ctx: &RequestContext,
+        session: &SsoSession,
+        client: Option<&str>,
+    ) -> Result<Option<Secret>> {
+        let d = &self.deps;
+        let Some(user) = d
+            .store
+            .get_user(session.user_id)
+            .await?
+            .filter(|u| u.status == UserStatus::Active)
+        else {
+            return Ok(None);
+        };
+        let req = signon_policy::requirement(d, &user, client, ctx.ip.as_deref()).await?;
+        if self.usable_kinds(&user, &req.allowed).await?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.open_challenge(&user, Some(session.id), &req, None)
+                .await?,
+        ))
+    }
+
+    /// What the second-factor page shows for a challenge.
+    pub async fn screen(&self, handle: &str) -> Result<ChallengeScreen> {
+        let (challenge, user) = self.load(handle).await?;
+        let enrolment = match challenge.enrol_factor_id {
+            Some(id) => {
+                let factor = self
+                    .deps
+                    .store
+                    .get_factor(id)
+                    .await?
+                    .filter(|f| f.user_id == user.id && f.status == FactorStatus::Pending)
+                    .ok_or(Error::NotFound("challenge"))?;
+                Some(self.factors.pending_secret(&factor, &user)?)
+            }
+            None => None,
+        };
+        let kinds = if enrolment.is_some() {
+            vec![FactorKind::Totp]
+        } else {
+            self.usable_kinds(&user, &challenge.allowed).await?
+        };
+        Ok(ChallengeScreen {
+            email_available: enrolment.is_none() && kinds.contains(&FactorKind::Email),
+            email_sent: challenge.email_code_hash.is_some(),
+            kinds,
+            enrolment,
+            remember_days: challenge.remember_days,
+        })
+    }
+
+    /// E-mails a fresh one-time code for the challenge (replacing any earlier
+    /// one). `Conflict` within [`EMAIL_RESEND_SECS`] of the previous one.
+    pub async fn send_email_code(&self, ctx: &RequestContext, handle: &str) -> Result<()> {
+        let d = &self.deps;
+        let (challenge, user) = self.load(handle).await?;
+        let (Some(mailer), Some(to), true) = (
+            &self.mailer,
+            user.email.as_deref(),
+            challenge.allowed.contains(&FactorKind::Email),
+        ) else {
+            return Err(Error::invalid(
+                "otp",
+                "unavailable",
+                "e-mailed codes are not available",
+            ));
+        };
+        let now = d.clock.now_millis();
+        if let Some(expires_at) = challenge.email_expires_at
+            && expires_at - EMAIL_CODE_TTL_SECS * 1000 + EMAIL_RESEND_SECS * 1000 > now
+        {
+            return Err(Error::Conflict("a code was sent moments ago".into()));
+        }
+        let code = numeric_code(d.rng.as_ref());
+        let expires_at = now + EMAIL_CODE_TTL_SECS * 1000;
+        if !d
+            .store
+            .set_mfa_email_code(
+                &challenge.handle_hash,
+                &TokenHash::of(code.expose()),
+                expires_at,
+            )
+            .await?
+        {
+            return Err(Error::NotFound("challenge"));
+        }
+        let mail = Mail {
+            to: to.to_owned(),
+            subject: "Your sign-in code".to_owned(),
+            body: format!(
+                "Your sign-in code is {}\r\n\r\nIt expires in {} minutes. If you did not try to sign in, change your password.\r\n",
+                code.expose(),
+                EMAIL_CODE_TTL_SECS / 60
+            ),
+        };
+        let audit = d.audit(
+            &format!("user:{}", user.id),
+            ctx,
+            "mfa.email_code_sent",
+            Target::new("user", user.id, Some(user.org_id)),
+            json!({}),
+        );
+        d.store.append_audit(&audit).await?;
+        mailer.send(&mail).await.map_err(|e| {
+            tracing::error!(error = %e, "sending a sign-in code failed");
+            Error::Unavailable
+        })
+    }
+
+    /// Checks a code typed on the second-factor page. `AuthFailed` for a
+    /// wrong, expired or reused code (the page is shown again);
+    /// `NotFound("challenge")` when the challenge expired, was completed or
+    /// ran out of attempts (start again).
+    pub async fn verify(
+        &self,
+        ctx: &RequestContext,
+        handle: &str,
+        code: &str,
+        remember: bool,
+    ) -> Result<Verified> {
+        let d = &self.deps;
+        let (challenge, user) = self.load(handle).await?;
+        if challenge.attempts >= MAX_ATTEMPTS {
+            return Err(Error::NotFound("challenge"));
+        }
+        let actor = format!("user:{}", user.id);
+        let code = code.trim();
+        let mut enrolled = false;
+        let accepted = match challenge.enrol_factor_id {
+            Some(id) => {
+                let factor = d
+                    .store
+                    .get_factor(id)
+                    .await?
+                    .filter(|f| f.user_id == user.id && f.status == FactorStatus::Pending)
+                    .ok_or(Error::NotFound("challenge"))?;
+                enrolled = self.factors.check_totp(&actor, ctx, &factor, code).await?
+                    == CodeCheck::Accepted;
+                enrolled
+            }
+            None => self.check_code(ctx, &challenge, &user, code).await?,
+        };
+        let now = d.clock.now_millis();
+        if !accepted {
+            let mut audit = d.audit(
+                &actor,
+                ctx,
+                "mfa.challenge_failed",
+                Target::new("user", user.id, Some(user.org_id)),
+                json!({}),
+            );
+            audit.outcome = Outcome::Failure;
+            let attempts = d
+                .store
+                .fail_mfa_challenge(&challenge.handle_hash, &audit)
+                .await?;
+            if attempts >= MAX_ATTEMPTS {
+                return Err(Error::NotFound("challenge"));
+            }
+            return Err(Error::AuthFailed);
+        }
+        if !d
+            .store
+            .complete_mfa_challenge(&challenge.handle_hash, now)
+            .await?
+        {
+            return Err(Error::NotFound("challenge"));
+        }
+        let mut amr = challenge.amr.clone();
+        if !amr.iter().any(|m| m == "otp") {
+            amr.push("otp".to_owned());
+        }
+        let session = match challenge.session_id {
+            Some(id) => {
+                let audit = d.audit(
+                    &actor,
+                    ctx,
+                    "session.stepped_up",
+                    Target::new("session", id, Some(user.org_id)),
+                    json!({ "amr": amr, "acr": acr::MULTI_FACTOR }),
+                );
+                if !d
+                    .store
+                    .elevate_session(id, &amr, acr::MULTI_FACTOR, now, &audit)
+                    .await?
+                {
+                    return Err(Error::NotFound("challenge"));
+                }
+                Some(
+                    d.store
+                        .get_session(id)
+                        .await?
+                        .ok_or(Error::NotFound("challenge"))?,
+                )
+            }
+            None => None,
+        };
+        let device = if remember && challenge.remember_days > 0 {
+            let token = Secret::new(d.rng.token(32));
+            let days = challenge.remember_days;
+            let audit = d.audit(
+                &actor,
+                ctx,
+                "device.remembered",
+                Target::new("user", user.id, Some(user.org_id)),
+                json!({ "days": days }),
+            );
+            d.store
+                .trust_device(
+                    &TokenHash::of(token.expose()),
+                    user.id,
+                    now,
+                    now + i64::from(days) * 86_400_000,
+                    &audit,
+                )
+                .await?;
+            Some((token, days))
+        } else {
+            None
+        };
+        let recovery_codes = if enrolled {
+            self.factors.new_recovery_codes(&actor, ctx, &user).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Verified {
+            user,
+            amr,
+            acr: acr::MULTI_FACTOR.to_owned(),
+            session,
+            device,
+            recovery_codes,
+        })
+    }
+
+    /// Tries `code` as the kind its shape says: six digits are an e-mailed
+    /// code (when one was sent) or a TOTP code; anything else a recovery code.
+    async fn check_code(
+        &self,
+        ctx: &RequestContext,
+        challenge: &MfaChallenge,
+        user: &User,
+        code: &str,
+    ) -> Result<bool> {
+        let d = &self.deps;
+        let allowed = |k| challenge.allowed.contains(&k);
+        let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            if allowed(FactorKind::Email)
+                && challenge.email_code_hash.is_some()
+                && d.store
+                    .use_mfa_email_code(
+                        &challenge.handle_hash,
+                        &TokenHash::of(&digits),
+                        d.clock.now_millis(),
+                    )
+                    .await?
+            {
+                let audit = d.audit(
+                    &format!("user:{}", user.id),
+                    ctx,
+                    "mfa.email_code_used",
+                    Target::new("user", user.id, Some(user.org_id)),
+                    json!({}),
+                );
+                d.store.append_audit(&audit).await?;
+                return Ok(true);
+            }
+            if allowed(FactorKind::Totp) {
+                let actor = format!("user:{}", user.id);
+                for factor in d.store.list_factors(user.id).await? {
+                    if factor.kind == FactorKind::Totp
+                        && factor.status == FactorStatus::Active
+                        && self
+                            .factors
+                            .check_totp(&actor, ctx, &factor, &digits)
+                            .await?
+                            == CodeCheck::Accepted
+                    {
+                        return Ok(true);
+                    }
+                }
+            }
+            return Ok(false);
+        }
+        Ok(allowed(FactorKind::RecoveryCode)
+            && self.factors.check_recovery_code(ctx, user, code).await? == CodeCheck::Accepted)
+    }
+
+    /// The kinds of code `user` can present among `allowed`.
+    async fn usable_kinds(&self, user: &User, allowed: &[FactorKind]) -> Result<Vec<FactorKind>> {
+        let d = &self.deps;
+        let mut kinds = Vec::new();
+        for kind in allowed {
+            let usable = match kind {
+                FactorKind::Totp => d
+                    .store
+                    .list_factors(user.id)
+                    .await?
+                    .iter()
+                    .any(|f| f.kind == FactorKind::Totp && f.status == FactorStatus::Active),
+                FactorKind::RecoveryCode => d.store.unused_recovery_codes(user.id).await? > 0,
+                FactorKind::Email => self.mailer.is_some() && user.email.is_some(),
+            };
+            if usable {
+                kinds.push(*kind);
+            }
+        }
+        Ok(kinds)
+    }
+
+    async fn open_challenge(
+        &self,
+        user: &User,
+        session: Option<SessionId>,
+        req: &Requirement,
+        enrol: Option<crate::ids::FactorId>,
+    ) -> Result<Secret> {
+        let d = &self.deps;
+        let now = d.clock.now_millis();
+        let handle = Secret::new(d.rng.token(32));
+        let amr = match session {
+            Some(id) => d
+                .store
+                .get_session(id)
+                .await?
+                .map(|s| s.amr)
+                .unwrap_or_else(|| vec!["pwd".to_owned()]),
+            None => vec!["pwd".to_owned()],
+        };
+        d.store
+            .put_mfa_challenge(&MfaChallenge {
+                handle_hash: TokenHash::of(handle.expose()),
+                user_id: user.id,
+                org_id: user.org_id,
+                session_id: session,
+                amr,
+                allowed: req.allowed.clone(),
+                enrol_factor_id: enrol,
+                remember_days: req.remember_days,
+                email_code_hash: None,
+                email_expires_at: None,
+                attempts: 0,
+                created_at: now,
+                expires_at: now + CHALLENGE_TTL_SECS * 1000,
+                completed_at: None,
+            })
+            .await?;
+        Ok(handle)
+    }
+
+    /// The live challenge behind a handle and its (still active) user.
+    async fn load(&self, handle: &str) -> Result<(MfaChallenge, User)> {
+        let d = &self.deps;
+        let challenge = d
+            .store
+            .get_mfa_challenge(&TokenHash::of(handle), d.clock.now_millis())
+            .await?
+            .ok_or(Error::NotFound("challenge"))?;
+        let user = d
+            .store
+            .get_user(challenge.user_id)
+            .await?
+            .filter(|u| u.status == UserStatus::Active)
+            .ok_or(Error::NotFound("challenge"))?;
+        Ok((challenge, user))
+    }
+
+    /// Deletes expired challenges and remembered devices.
+    pub async fn purge_expired(&self) -> Result<u64> {
+        Ok(self
+            .deps
+            .store
+            .purge_expired_sign_ons(self.deps.clock.now_millis())
+            .await?)
+    }
+}
+
+/// Six random decimal digits (rejection sampling, so every code is equally likely).
+fn numeric_code(rng: &dyn crate::clock::Rng) -> Secret {
+    loop {
+        let mut bytes = [0u8; 4];
+        rng.fill(&mut bytes);
+        let n = u32::from_le_bytes(bytes);
+        // 4_294_000_000 is the largest multiple of 10^6 below 2^32.
+        if n < 4_294_000_000 {
+            return Secret::new(format!("{:06}", n % 1_000_000));
+        }
+    }
+}
