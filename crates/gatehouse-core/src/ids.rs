@@ -80,6 +80,10 @@ id_type!(
     SessionId
 );
 id_type!(
+    /// A SAML service provider.
+    ServiceProviderId
+);
+id_type!(
     /// One authorization of a client by a user: the family of its codes and tokens.
     GrantId
 );

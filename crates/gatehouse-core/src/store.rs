@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use crate::clock::Millis;
 use crate::error::StoreError;
 use crate::ids::{
-    ApiTokenId, FactorId, GrantId, GroupId, LogoutDeliveryId, OrgId, SessionId, UserId,
+    ApiTokenId, FactorId, GrantId, GroupId, LogoutDeliveryId, OrgId, ServiceProviderId, SessionId,
+    UserId,
 };
 use crate::model::{
     ApiToken, AuditEvent, AuditQuery, AuthorizationCode, Client, ClientQuery, CodeRedemption,
@@ -26,6 +27,7 @@ use crate::model::{
     UserQuery,
 };
 use crate::model::{CounterKey, CounterState, KnownDevice, ThrottlePolicy};
+use crate::model::{SamlParticipant, SamlPending, ServiceProvider};
 use crate::model::{ScimGroup, ScimListQuery, ScimPage, ScimUser};
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
@@ -365,6 +367,69 @@ pub trait SigningKeyStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// SAML service providers, pending SAML sign-ins, single-use request ids and
+/// session participation (for single logout).
+#[async_trait]
+pub trait SamlStore: Send + Sync {
+    /// `Conflict("entity_id")` when the entity ID is registered; `Missing("org")` without the org.
+    async fn create_service_provider(
+        &self,
+        sp: &ServiceProvider,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    async fn get_service_provider(
+        &self,
+        id: ServiceProviderId,
+    ) -> StoreResult<Option<ServiceProvider>>;
+    async fn find_service_provider(&self, entity_id: &str) -> StoreResult<Option<ServiceProvider>>;
+    /// Service providers in id order, of one org when given.
+    async fn list_service_providers(&self, org: Option<OrgId>)
+    -> StoreResult<Vec<ServiceProvider>>;
+    /// Compare-and-set on `version`; returns the stored SP (version + 1).
+    async fn update_service_provider(
+        &self,
+        sp: &ServiceProvider,
+        audit: &AuditEvent,
+    ) -> StoreResult<ServiceProvider>;
+    /// `false` when absent.
+    async fn delete_service_provider(
+        &self,
+        id: ServiceProviderId,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Records an SP's AuthnRequest/LogoutRequest `ID` until `expires_at`; `true`
+    /// only the first time (atomically, across nodes). Expired ids are purged on the way.
+    async fn use_saml_request_id(
+        &self,
+        sp: ServiceProviderId,
+        request_id: &str,
+        expires_at: Millis,
+        now: Millis,
+    ) -> StoreResult<bool>;
+    async fn put_saml_pending(&self, pending: &SamlPending) -> StoreResult<()>;
+    /// The pending sign-in, unless it expired by `now`.
+    async fn get_saml_pending(
+        &self,
+        handle_hash: &TokenHash,
+        now: Millis,
+    ) -> StoreResult<Option<SamlPending>>;
+    /// Spends it; `false` when another request already did.
+    async fn take_saml_pending(&self, handle_hash: &TokenHash) -> StoreResult<bool>;
+    /// Records that the session signed in to the SP, keeping the first
+    /// SessionIndex; returns the stored participation.
+    async fn join_saml_session(
+        &self,
+        participant: &SamlParticipant,
+    ) -> StoreResult<SamlParticipant>;
+    /// The participation an SP's LogoutRequest names by SessionIndex.
+    async fn find_saml_participant(
+        &self,
+        sp: ServiceProviderId,
+        session_index: &str,
+    ) -> StoreResult<Option<SamlParticipant>>;
+    /// Every SP the session signed in to.
+    async fn saml_participants(&self, session: SessionId) -> StoreResult<Vec<SamlParticipant>>;
+}
 // ---- Multifactor authentication (factors, half-signed-in state, sign-on policies).
 
 /// Second factors of users: TOTP factors and recovery codes. Every use is a
@@ -613,6 +678,7 @@ pub trait Store:
     + DeviceStore
     + LogoutDeliveryStore
     + SigningKeyStore
+    + SamlStore
     + FactorStore
     + SignOnStore
     + ScimStore
@@ -633,6 +699,7 @@ impl<T> Store for T where
         + DeviceStore
         + LogoutDeliveryStore
         + SigningKeyStore
+        + SamlStore
         + FactorStore
         + SignOnStore
         + ScimStore

@@ -42,6 +42,7 @@ mod logout_delivery;
 mod meta;
 mod org;
 mod postgres;
+mod saml;
 mod scim;
 mod session;
 mod sign_in_throttle;

@@ -11,6 +11,8 @@
 mod factors;
 #[path = "cases/logout_deliveries.rs"]
 mod logout_deliveries;
+#[path = "cases/saml.rs"]
+mod saml;
 #[path = "cases/scim.rs"]
 mod scim;
 #[path = "cases/sessions_grants.rs"]
@@ -35,6 +37,7 @@ use gatehouse_core::store::Store;
 
 use factors::*;
 use logout_deliveries::*;
+use saml::*;
 use scim::*;
 use sessions_grants::*;
 use sign_in_throttle::*;
@@ -127,6 +130,10 @@ conformance!(
     sign_in_concurrent_failures_are_all_counted,
     sign_in_success_resets_remembers_the_device_and_admin_clears,
     sign_in_purge_removes_only_idle_counters_and_old_devices,
+    saml_service_provider_crud_and_conflicts,
+    saml_request_ids_are_single_use,
+    saml_pending_is_spent_once_and_expires,
+    saml_participation_keeps_the_first_session_index,
     factor_totp_step_is_compare_and_set,
     factor_concurrent_codes_exactly_one_wins,
     mfa_challenge_completes_once_and_expires,
@@ -1710,20 +1717,11 @@ fn migrations_are_numbered_alike_on_both_engines() {
     let sqlite = list("sqlite");
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, list("postgres"));
-    // Numbers are handed out per branch before merging, so a branch may
-    // skip one; they must still be four digits, unique and ascending.
-    let mut previous = 0;
-    for name in &sqlite {
-        let number: u32 = name
-            .get(..4)
-            .filter(|_| name.as_bytes().get(4) == Some(&b'_'))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("{name}: must start with a number like 0001_"));
+    for (i, name) in sqlite.iter().enumerate() {
         assert!(
-            number > previous,
-            "{name}: numbers must be unique and ascending"
+            name.starts_with(&format!("{:04}_", i + 1)),
+            "{name}: numbered 0001_, 0002_, ... without gaps"
         );
-        previous = number;
     }
 }
 

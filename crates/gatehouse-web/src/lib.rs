@@ -1,7 +1,8 @@
 //! Gatehouse's HTTP surfaces: the admin API (`/api/v1`), its OpenAPI document,
 //! the health probes, the one-time setup page, the OpenID Provider (discovery,
 //! JWKS, authorization, token, userinfo, introspection, revocation, logout,
-//! device flow, Dynamic Client Registration) and its hosted pages, as one axum
+//! device flow, Dynamic Client Registration) and its hosted pages, the SAML 2.0
+//! identity provider (`/saml/*`), as one axum
 //! [`Router`].
 //!
 //! This crate renders; it does not decide. Handlers parse the request with
@@ -34,6 +35,7 @@ pub mod problem;
 pub mod register;
 pub mod request_id;
 pub mod rfc3339;
+mod saml;
 pub mod scim;
 mod security_headers;
 pub mod setup;
@@ -109,6 +111,7 @@ pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
         .merge(jwks::routes())
         .merge(register::routes())
         .merge(scim::routes())
+        .merge(saml::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);

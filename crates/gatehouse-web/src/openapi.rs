@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
 use crate::api::{
-    api_tokens, clients, factors, groups, lockout, orgs, sessions, signon_policies, users,
+    api_tokens, clients, factors, groups, lockout, orgs, saml, sessions, signon_policies, users,
 };
 use crate::health;
 use crate::problem::{PROBLEM_JSON, Problem};
@@ -69,6 +69,11 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         clients::rotate_secret,
         lockout::get_lockout,
         lockout::clear_lockout,
+        saml::create_service_provider,
+        saml::list_service_providers,
+        saml::get_service_provider,
+        saml::update_service_provider,
+        saml::delete_service_provider,
         factors::enrol_factor,
         factors::list_factors,
         factors::get_factor,
@@ -100,6 +105,7 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         (name = "api-tokens", description = "Admin API tokens"),
         (name = "sessions", description = "Browser SSO sessions"),
         (name = "clients", description = "OAuth 2.0 / OpenID Connect clients"),
+        (name = "saml", description = "SAML 2.0 service providers"),
         (name = "factors", description = "Second factors: TOTP, recovery codes, reset"),
         (name = "signon-policies", description = "When a second factor is required, per org and per client"),
         (name = "health", description = "Liveness and readiness probes"),

@@ -9,6 +9,7 @@ mod group;
 mod logout_delivery;
 mod org;
 mod page;
+mod saml;
 mod scim;
 mod session;
 mod signing_key;
@@ -29,6 +30,10 @@ pub use group::{Group, GroupQuery};
 pub use logout_delivery::LogoutDelivery;
 pub use org::Organization;
 pub use page::{Page, SortOrder};
+pub use saml::{
+    AcsEndpoint, AttributeMapping, NameIdSource, SamlParticipant, SamlPending, ServiceProvider,
+    SloEndpoint, SpSettings,
+};
 pub use scim::{
     ScimColumn, ScimCond, ScimDoc, ScimGroup, ScimListQuery, ScimOp, ScimPage, ScimSortKey,
     ScimUser, ScimValue,

@@ -146,6 +146,17 @@ impl Keys {
             .ok_or_else(|| Error::Internal(format!("no active {alg} signing key")))
     }
 
+    /// The `next` key of `alg`, opened, so that what it will sign can be
+    /// announced before the rotation (SAML metadata publishes its
+    /// certificate). Reads the database: not for hot paths.
+    pub async fn next_key(&self, alg: Algorithm) -> Result<Option<SigningKey>> {
+        let keys = self.deps.store.list_signing_keys().await?;
+        keys.iter()
+            .find(|k| k.alg == alg && k.state == KeyState::Next)
+            .map(|k| self.open(k))
+            .transpose()
+    }
+
     /// The JWKS document: the public halves of next, active and retired (not yet removed) keys.
     pub async fn jwks(&self) -> Result<Arc<Jwks>> {
         Ok(self.current().jwks.clone())

@@ -22,6 +22,7 @@ mod orgs;
 mod password_login;
 pub mod principal;
 pub mod profile;
+pub mod saml;
 pub mod scim;
 pub mod sessions;
 mod setup;
@@ -45,6 +46,7 @@ pub use orgs::{NewOrg, Orgs};
 pub use password_login::{PasswordLogin, SignIn};
 pub use principal::{AdminPrincipal, RequestContext, ScimPrincipal};
 pub use profile::UserProfile;
+pub use saml::Saml;
 pub use scim::{Scim, ScimSettings};
 pub use sessions::{SessionSettings, Sessions};
 pub use setup::{Setup, SetupResult};
@@ -144,6 +146,8 @@ pub struct Services {
     pub setup: Setup,
     pub sessions: Sessions,
     pub oauth: OAuth,
+    /// The SAML 2.0 identity provider.
+    pub saml: Saml,
     /// Back-channel logout delivery ([`BackChannel::deliver_due`]).
     pub backchannel: BackChannel,
     pub keys: Arc<Keys>,
@@ -223,10 +227,19 @@ impl Services {
             pairwise_salt.clone(),
         );
         let sessions = Sessions::new(deps.clone(), config.sessions, backchannel.clone());
+        // One group-committing audit writer for events that record no stored change.
+        let audit_log = AuditLog::start(store.clone());
+        let saml = Saml::new(
+            deps.clone(),
+            keys.clone(),
+            sessions.clone(),
+            audit_log.clone(),
+            config.public_url.clone(),
+        );
         let oauth = OAuth::new(
             deps.clone(),
             oauth::OAuthParts {
-                audit_log: AuditLog::start(store.clone()),
+                audit_log: audit_log.clone(),
                 keys: keys.clone(),
                 clients: Clients::new(deps.clone()),
                 sessions: sessions.clone(),
@@ -235,7 +248,7 @@ impl Services {
             config.oauth.clone(),
             pairwise_salt,
         );
-        let throttle = Throttle::new(deps.clone(), config.sign_in.clone());
+        let throttle = Throttle::new(deps.clone(), config.sign_in.clone(), audit_log);
         let bootstrap = config
             .bootstrap_token
             .as_ref()
@@ -259,6 +272,7 @@ impl Services {
             setup: Setup::new(deps.clone(), bootstrap.is_some()),
             sessions,
             oauth,
+            saml,
             backchannel,
             keys,
             factors,

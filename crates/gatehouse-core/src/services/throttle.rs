@@ -113,8 +113,7 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    pub(crate) fn new(deps: Deps, settings: SignInSettings) -> Self {
-        let audit_log = AuditLog::start(deps.store.clone());
+    pub(crate) fn new(deps: Deps, settings: SignInSettings, audit_log: AuditLog) -> Self {
         Self {
             deps,
             settings: Arc::new(settings),

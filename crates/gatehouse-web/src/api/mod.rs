@@ -16,6 +16,7 @@ pub mod factors;
 pub mod groups;
 pub mod lockout;
 pub mod orgs;
+pub mod saml;
 pub mod sessions;
 pub mod signon_policies;
 pub mod user_document;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .merge(sessions::routes())
         .merge(clients::routes())
         .merge(lockout::routes())
+        .merge(saml::routes())
         // -- multifactor authentication
         .merge(factors::routes())
         .merge(signon_policies::routes())

@@ -1,0 +1,536 @@
+//! Web Browser SSO (SAML 2.0 Profiles §4.1): an SP's AuthnRequest, or an
+//! IdP-initiated start, becomes a pending sign-in; once the browser has an
+//! SSO session of the SP's org (the same session OIDC uses), the pending
+//! sign-in is spent and answered with a signed Response for the ACS.
+//!
+//! Checks, in order: the request parses (no DTD, bounded), the issuer is a
+//! registered SP, its signature verifies when present and is present when
+//! the SP requires it (Redirect: over the raw query; POST: the enveloped
+//! signature of the request element itself), the ACS URL (or index) is one
+//! the SP registered, and the request ID was never seen before. Only then is
+//! anything sent to the ACS; earlier failures are shown to the user.
+
+use gatehouse_saml::authn_request::AuthnRequest;
+use gatehouse_saml::binding::{Kind, RedirectMessage, post_decode};
+use gatehouse_saml::response::{self, Attribute, Envelope, SignParts, Signing};
+use gatehouse_saml::{SamlError, authn_context, dsig, name_id_format, status};
+use serde_json::json;
+
+use super::{Saml, invalid, paths, sp_keys};
+use crate::clock::Millis;
+use crate::error::{Error, Result};
+use crate::ids::OrgId;
+use crate::model::{
+    AcsEndpoint, NameIdSource, SamlParticipant, SamlPending, ServiceProvider, SsoSession, User,
+    UserStatus,
+};
+use crate::secret::TokenHash;
+use crate::services::audit::Target;
+use crate::services::principal::RequestContext;
+
+/// How long a pending sign-in waits for the user.
+const PENDING_TTL_MS: Millis = 10 * 60 * 1000;
+/// How long a request ID is remembered against replay.
+const REQUEST_ID_TTL_MS: Millis = 24 * 3600 * 1000;
+/// Clock skew allowed to the SP: `NotBefore` is this far in the past.
+const SKEW_SECS: i64 = 60;
+
+/// A SAML message as received on a binding.
+#[derive(Debug, Clone)]
+pub enum Inbound {
+    /// HTTP-Redirect: the raw query string, still percent-encoded.
+    Redirect { raw_query: String },
+    /// HTTP-POST: the base64 form field and `RelayState`.
+    Post {
+        kind: Kind,
+        message: String,
+        relay_state: Option<String>,
+    },
+}
+
+/// What the browser does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SsoStep {
+    /// Sign in (to `org`), then resume the pending sign-in `handle`.
+    Login { handle: String, org: OrgId },
+    /// Auto-submit `SAMLResponse` (base64) and `RelayState` to the ACS.
+    Post {
+        acs_url: String,
+        saml_response: String,
+        relay_state: Option<String>,
+    },
+}
+
+/// A decoded inbound message: the XML, RelayState, and how to check its signature.
+pub(super) struct Decoded {
+    pub kind: Kind,
+    pub xml: String,
+    pub relay_state: Option<String>,
+    redirect: Option<RedirectMessage>,
+}
+
+impl Decoded {
+    pub(super) fn of(inbound: Inbound, param: &str) -> Result<Self> {
+        match inbound {
+            Inbound::Redirect { raw_query } => {
+                let message =
+                    RedirectMessage::decode(&raw_query).map_err(|e| invalid(param, &e))?;
+                Ok(Self {
+                    kind: message.kind,
+                    xml: message.xml.clone(),
+                    relay_state: message.relay_state.clone(),
+                    redirect: Some(message),
+                })
+            }
+            Inbound::Post {
+                kind,
+                message,
+                relay_state,
+            } => Ok(Self {
+                kind,
+                xml: post_decode(&message).map_err(|e| invalid(param, &e))?,
+                relay_state,
+                redirect: None,
+            }),
+        }
+    }
+
+    /// Checks the signature as `sp` requires: verified when present (with
+    /// the SP's registered certificates), present when the SP requires it.
+    pub(super) fn check_signature(
+        &self,
+        sp: &ServiceProvider,
+        xml_signed: bool,
+        param: &str,
+    ) -> Result<()> {
+        let keys = sp_keys(sp);
+        let signed = match &self.redirect {
+            Some(message) => message.is_signed(),
+            None => xml_signed,
+        };
+        if !signed {
+            return if sp.settings.authn_requests_signed {
+                Err(invalid(param, &SamlError::Unsigned))
+            } else {
+                Ok(())
+            };
+        }
+        if keys.is_empty() {
+            return Err(invalid(
+                param,
+                &SamlError::Signature("the service provider has no signing certificate".into()),
+            ));
+        }
+        match &self.redirect {
+            Some(message) => message.verify(&keys),
+            None => dsig::verify_root(&self.xml, &keys),
+        }
+        .map_err(|e| invalid(param, &e))
+    }
+}
+
+impl Saml {
+    /// An SP's AuthnRequest: validated and stored as a pending sign-in.
+    /// Returns the handle to resume it with.
+    pub async fn sso_request(&self, ctx: &RequestContext, inbound: Inbound) -> Result<String> {
+        let decoded = Decoded::of(inbound, "SAMLRequest")?;
+        if decoded.kind != Kind::Request {
+            return Err(Error::invalid(
+                "SAMLRequest",
+                "invalid_saml",
+                "expected a SAMLRequest",
+            ));
+        }
+        let request = AuthnRequest::parse(&decoded.xml).map_err(|e| invalid("SAMLRequest", &e))?;
+        let d = &self.deps;
+        let sp = d
+            .store
+            .find_service_provider(&request.issuer)
+            .await?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "SAMLRequest",
+                    "unknown_sp",
+                    "the issuer is not a registered service provider",
+                )
+            })?;
+        decoded.check_signature(&sp, request.signed, "SAMLRequest")?;
+        if request
+            .destination
+            .as_ref()
+            .is_some_and(|d| *d != self.url(paths::SSO))
+        {
+            return Err(Error::invalid(
+                "SAMLRequest",
+                "invalid_saml",
+                "Destination is not this endpoint",
+            ));
+        }
+        if request
+            .protocol_binding
+            .as_deref()
+            .is_some_and(|b| b != gatehouse_saml::bindings::POST)
+        {
+            return Err(Error::invalid(
+                "SAMLRequest",
+                "invalid_saml",
+                "only the HTTP-POST binding is offered for responses",
+            ));
+        }
+        let acs = choose_acs(&sp, &request)?;
+        let now = d.clock.now_millis();
+        // SAML 2.0 Core §3.2.1: ID values are unique; a replayed request is refused.
+        if !d
+            .store
+            .use_saml_request_id(sp.id, &request.id, now + REQUEST_ID_TTL_MS, now)
+            .await?
+        {
+            self.audit_failure(
+                ctx,
+                &sp,
+                "saml.request_replayed",
+                json!({ "request_id": request.id }),
+            )
+            .await?;
+            return Err(Error::invalid(
+                "SAMLRequest",
+                "replayed",
+                "this request was already used",
+            ));
+        }
+        self.pend(
+            &sp,
+            Some(request.id),
+            acs.location.clone(),
+            decoded.relay_state,
+            request.force_authn,
+            request.is_passive,
+        )
+        .await
+    }
+
+    /// IdP-initiated SSO to the SP `entity_id`: an unsolicited response.
+    pub async fn sso_idp_initiated(
+        &self,
+        entity_id: &str,
+        relay_state: Option<String>,
+    ) -> Result<String> {
+        let sp = self
+            .deps
+            .store
+            .find_service_provider(entity_id)
+            .await?
+            .filter(|sp| sp.settings.idp_initiated)
+            .ok_or(Error::NotFound("service provider"))?;
+        let acs = default_acs(&sp)
+            .ok_or(Error::NotFound("service provider"))?
+            .location
+            .clone();
+        let relay_state = relay_state.or_else(|| sp.settings.default_relay_state.clone());
+        self.pend(&sp, None, acs, relay_state, false, false).await
+    }
+
+    async fn pend(
+        &self,
+        sp: &ServiceProvider,
+        request_id: Option<String>,
+        acs_url: String,
+        relay_state: Option<String>,
+        force_authn: bool,
+        is_passive: bool,
+    ) -> Result<String> {
+        if relay_state.as_ref().is_some_and(|r| r.len() > 1024) {
+            return Err(Error::invalid(
+                "RelayState",
+                "too_long",
+                "must be at most 1024 bytes",
+            ));
+        }
+        let d = &self.deps;
+        let now = d.clock.now_millis();
+        let handle = d.rng.token(32);
+        d.store
+            .put_saml_pending(&SamlPending {
+                handle_hash: TokenHash::of(&handle),
+                sp_id: sp.id,
+                request_id,
+                acs_url,
+                relay_state,
+                force_authn,
+                is_passive,
+                created_at: now,
+                expires_at: now + PENDING_TTL_MS,
+            })
+            .await?;
+        Ok(handle)
+    }
+
+    /// Continues a pending sign-in with the browser's SSO session, if any.
+    pub async fn sso_resume(
+        &self,
+        ctx: &RequestContext,
+        handle: &str,
+        session: Option<SsoSession>,
+    ) -> Result<SsoStep> {
+        let d = &self.deps;
+        let hash = TokenHash::of(handle);
+        let pending = d
+            .store
+            .get_saml_pending(&hash, d.clock.now_millis())
+            .await?
+            .ok_or(Error::NotFound("request"))?;
+        let sp = d
+            .store
+            .get_service_provider(pending.sp_id)
+            .await?
+            .ok_or(Error::NotFound("request"))?;
+        // SAML 2.0 Core §3.4.1: ForceAuthn wants a sign-in after the request.
+        let session = session.filter(|s| {
+            s.org_id == sp.org_id && (!pending.force_authn || s.auth_time >= pending.created_at)
+        });
+        let Some(session) = session else {
+            if pending.is_passive {
+                // §3.4.1: IsPassive forbids interaction; answer NoPassive.
+                if !d.store.take_saml_pending(&hash).await? {
+                    return Err(Error::NotFound("request"));
+                }
+                return self
+                    .failure(&pending, status::RESPONDER, Some(status::NO_PASSIVE))
+                    .await;
+            }
+            return Ok(SsoStep::Login {
+                handle: handle.to_owned(),
+                org: sp.org_id,
+            });
+        };
+        if !d.store.take_saml_pending(&hash).await? {
+            return Err(Error::NotFound("request"));
+        }
+        let user = d
+            .store
+            .get_user(session.user_id)
+            .await?
+            .filter(|u| u.status == UserStatus::Active);
+        let Some(user) = user else {
+            return self
+                .failure(&pending, status::RESPONDER, Some(status::REQUEST_DENIED))
+                .await;
+        };
+        self.success(ctx, &sp, &pending, &session, &user).await
+    }
+
+    async fn success(
+        &self,
+        ctx: &RequestContext,
+        sp: &ServiceProvider,
+        pending: &SamlPending,
+        session: &SsoSession,
+        user: &User,
+    ) -> Result<SsoStep> {
+        let d = &self.deps;
+        let now = d.clock.now_millis();
+        let format = sp.settings.name_id_format.clone();
+        let name_id = if format == name_id_format::TRANSIENT {
+            format!("_{}", d.rng.token(16))
+        } else {
+            match sp.settings.name_id_source {
+                NameIdSource::Id => user.id.to_string(),
+                NameIdSource::Username => user.username.clone(),
+                NameIdSource::Email => user.email.clone().unwrap_or_else(|| user.username.clone()),
+            }
+        };
+        let participant = d
+            .store
+            .join_saml_session(&SamlParticipant {
+                session_id: session.id,
+                sp_id: sp.id,
+                session_index: self.new_id(),
+                name_id,
+                name_id_format: format,
+                created_at: now,
+            })
+            .await?;
+        let attributes = self.attributes(sp, user).await?;
+        let (key, certificate) = self.signing_key().await?;
+        let sign = |data: &[u8]| key.sign(data).map_err(|_| SamlError::Signing);
+        let issuer = self.entity_id();
+        let response_id = self.new_id();
+        let assertion_id = self.new_id();
+        let authn_context = if session.amr.iter().any(|m| m == "pwd") {
+            authn_context::PASSWORD_PROTECTED
+        } else {
+            authn_context::UNSPECIFIED
+        };
+        let xml = response::success(
+            &Envelope {
+                id: &response_id,
+                issuer: &issuer,
+                destination: &pending.acs_url,
+                in_response_to: pending.request_id.as_deref(),
+                issue_instant: now / 1000,
+            },
+            &response::Assertion {
+                id: &assertion_id,
+                audience: &sp.entity_id,
+                name_id: &participant.name_id,
+                name_id_format: &participant.name_id_format,
+                session_index: &participant.session_index,
+                authn_instant: session.auth_time / 1000,
+                authn_context,
+                attributes: &attributes,
+                skew: SKEW_SECS,
+                lifetime: i64::from(sp.settings.assertion_lifetime_secs),
+                session_not_on_or_after: Some(session.expires_at / 1000),
+            },
+            SignParts {
+                response: sp.settings.sign_response,
+                assertion: sp.settings.sign_assertion,
+            },
+            Signing {
+                sign: &sign,
+                certificate: &certificate,
+            },
+        )
+        .map_err(|e| Error::Internal(format!("building a SAML response: {e}")))?;
+        let event = d.audit(
+            &format!("user:{}", user.id),
+            ctx,
+            "saml.response_issued",
+            Target::new("service_provider", sp.id, Some(sp.org_id)),
+            json!({ "session_id": session.id, "in_response_to": pending.request_id, "assertion_id": assertion_id }),
+        );
+        self.audit_log.record(event).await?;
+        Ok(SsoStep::Post {
+            acs_url: pending.acs_url.clone(),
+            saml_response: gatehouse_saml::binding::post_encode(&xml),
+            relay_state: pending.relay_state.clone(),
+        })
+    }
+
+    async fn failure(
+        &self,
+        pending: &SamlPending,
+        top: &str,
+        second: Option<&str>,
+    ) -> Result<SsoStep> {
+        let (key, certificate) = self.signing_key().await?;
+        let sign = |data: &[u8]| key.sign(data).map_err(|_| SamlError::Signing);
+        let issuer = self.entity_id();
+        let id = self.new_id();
+        let xml = response::failure(
+            &Envelope {
+                id: &id,
+                issuer: &issuer,
+                destination: &pending.acs_url,
+                in_response_to: pending.request_id.as_deref(),
+                issue_instant: self.now_secs(),
+            },
+            top,
+            second,
+            Signing {
+                sign: &sign,
+                certificate: &certificate,
+            },
+        )
+        .map_err(|e| Error::Internal(format!("building a SAML response: {e}")))?;
+        Ok(SsoStep::Post {
+            acs_url: pending.acs_url.clone(),
+            saml_response: gatehouse_saml::binding::post_encode(&xml),
+            relay_state: pending.relay_state.clone(),
+        })
+    }
+
+    /// The SP's attribute statement for `user`.
+    async fn attributes(&self, sp: &ServiceProvider, user: &User) -> Result<Vec<Attribute>> {
+        let mut out = Vec::with_capacity(sp.settings.attributes.len());
+        let mut groups = None;
+        for mapping in &sp.settings.attributes {
+            let values: Vec<String> = match mapping.source.as_str() {
+                "id" => vec![user.id.to_string()],
+                "username" => vec![user.username.clone()],
+                "email" => user.email.iter().cloned().collect(),
+                "given_name" => user.claims.given_name.iter().cloned().collect(),
+                "family_name" => user.claims.family_name.iter().cloned().collect(),
+                "name" => user.claims.name.iter().cloned().collect(),
+                "groups" => {
+                    if groups.is_none() {
+                        groups = Some(self.deps.store.groups_of_user(user.id).await?);
+                    }
+                    let prefix = mapping.group_prefix.as_deref().unwrap_or("");
+                    groups
+                        .iter()
+                        .flatten()
+                        .filter(|g| g.name.starts_with(prefix))
+                        .map(|g| g.name.clone())
+                        .collect()
+                }
+                other => other
+                    .strip_prefix("attributes.")
+                    .and_then(|key| user.attributes.get(key))
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => vec![s.clone()],
+                        serde_json::Value::Array(items) => items
+                            .iter()
+                            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                            .collect(),
+                        other => vec![other.to_string()],
+                    })
+                    .unwrap_or_default(),
+            };
+            if !values.is_empty() {
+                out.push(Attribute {
+                    name: mapping.name.clone(),
+                    values,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// An audit event for a refused request (no stored change).
+    pub(super) async fn audit_failure(
+        &self,
+        ctx: &RequestContext,
+        sp: &ServiceProvider,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        let event = self.deps.audit(
+            &format!("service_provider:{}", sp.id),
+            ctx,
+            action,
+            Target::new("service_provider", sp.id, Some(sp.org_id)),
+            details,
+        );
+        self.audit_log.record(event).await
+    }
+}
+
+/// SAML 2.0 Core §3.4.1 and Profiles §4.1.4.1: the ACS named by URL must be
+/// registered exactly; by index, it must exist; else the default one.
+fn choose_acs<'a>(sp: &'a ServiceProvider, request: &AuthnRequest) -> Result<&'a AcsEndpoint> {
+    let services = &sp.settings.assertion_consumer_services;
+    let found = match (
+        &request.assertion_consumer_service_url,
+        request.assertion_consumer_service_index,
+    ) {
+        (Some(url), _) => services.iter().find(|a| a.location == *url),
+        (None, Some(index)) => services.iter().find(|a| a.index == index),
+        (None, None) => default_acs(sp),
+    };
+    found.ok_or_else(|| {
+        Error::invalid(
+            "SAMLRequest",
+            "unknown_acs",
+            "the assertion consumer service is not registered for this service provider",
+        )
+    })
+}
+
+fn default_acs(sp: &ServiceProvider) -> Option<&AcsEndpoint> {
+    let services = &sp.settings.assertion_consumer_services;
+    services
+        .iter()
+        .find(|a| a.is_default)
+        .or_else(|| services.first())
+}

@@ -1,0 +1,227 @@
+//! Conformance cases for the SAML store: service providers (unique entity
+//! ID, compare-and-set updates, audit with every change), single-use
+//! request IDs, pending sign-ins spent once, and session participation.
+
+use std::sync::Arc;
+
+use gatehouse_core::StoreError;
+use gatehouse_core::ids::ServiceProviderId;
+use gatehouse_core::model::{SamlParticipant, SamlPending, ServiceProvider, SpSettings};
+use gatehouse_core::secret::TokenHash;
+use gatehouse_core::store::Store;
+
+use super::audit_count;
+use super::sessions_grants::{V7, signed_in};
+use super::support::Fx;
+
+fn settings() -> SpSettings {
+    serde_json::from_value(serde_json::json!({
+        "assertion_consumer_services": [{ "location": "https://sp.example/acs" }],
+    }))
+    .unwrap()
+}
+
+fn sp(fx: &Fx, org: gatehouse_core::ids::OrgId, entity_id: &str) -> ServiceProvider {
+    let now = fx.now();
+    ServiceProvider {
+        id: ServiceProviderId(uuid::Uuid::now_v7_from(now)),
+        org_id: org,
+        entity_id: entity_id.into(),
+        settings: settings(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
+pub async fn saml_service_provider_crud_and_conflicts(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let org = fx.seed_org(store.as_ref(), "acme").await;
+    let first = sp(&fx, org, "https://sp.example");
+    let id = first.id.to_string();
+    store
+        .create_service_provider(&first, &fx.audit("service_provider.created", &id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_service_provider(first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store
+            .find_service_provider("https://sp.example")
+            .await
+            .unwrap(),
+        Some(first.clone())
+    );
+    let duplicate = sp(&fx, org, "https://sp.example");
+    let dup_id = duplicate.id.to_string();
+    assert!(matches!(
+        store
+            .create_service_provider(&duplicate, &fx.audit("service_provider.created", &dup_id))
+            .await,
+        Err(StoreError::Conflict("entity_id"))
+    ));
+    assert_eq!(audit_count(store.as_ref(), &dup_id).await, 0);
+    let mut changed = first.clone();
+    changed.settings.assertion_lifetime_secs = 60;
+    let stored = store
+        .update_service_provider(&changed, &fx.audit("service_provider.updated", &id))
+        .await
+        .unwrap();
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.settings.assertion_lifetime_secs, 60);
+    assert!(matches!(
+        store
+            .update_service_provider(&changed, &fx.audit("service_provider.updated", &id))
+            .await,
+        Err(StoreError::VersionConflict)
+    ));
+    let other_org = fx.seed_org(store.as_ref(), "other").await;
+    let second = sp(&fx, other_org, "urn:second");
+    store
+        .create_service_provider(&second, &fx.audit("service_provider.created", "x"))
+        .await
+        .unwrap();
+    assert_eq!(store.list_service_providers(None).await.unwrap().len(), 2);
+    assert_eq!(
+        store.list_service_providers(Some(org)).await.unwrap(),
+        vec![stored]
+    );
+    assert!(
+        store
+            .delete_service_provider(first.id, &fx.audit("service_provider.deleted", &id))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_service_provider(first.id, &fx.audit("service_provider.deleted", &id))
+            .await
+            .unwrap()
+    );
+    assert_eq!(audit_count(store.as_ref(), &id).await, 3);
+}
+
+/// A request ID is accepted once per SP, until it expires; concurrent
+/// presentations: exactly one wins.
+pub async fn saml_request_ids_are_single_use(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let org = fx.seed_org(store.as_ref(), "acme").await;
+    let a = sp(&fx, org, "urn:a");
+    let b = sp(&fx, org, "urn:b");
+    for s in [&a, &b] {
+        store
+            .create_service_provider(s, &fx.audit("c", "x"))
+            .await
+            .unwrap();
+    }
+    let now = fx.now();
+    let tries = (0..8).map(|_| {
+        let store = store.clone();
+        let id = a.id;
+        tokio::spawn(async move {
+            store
+                .use_saml_request_id(id, "_r1", now + 1000, now)
+                .await
+                .unwrap()
+        })
+    });
+    let mut wins = 0;
+    for t in tries {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    // Another SP may use the same ID.
+    assert!(
+        store
+            .use_saml_request_id(b.id, "_r1", now + 1000, now)
+            .await
+            .unwrap()
+    );
+    // Expired entries are purged, so after expiry the slot is free again.
+    assert!(
+        store
+            .use_saml_request_id(a.id, "_r1", now + 5000, now + 2000)
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn saml_pending_is_spent_once_and_expires(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let org = fx.seed_org(store.as_ref(), "acme").await;
+    let s = sp(&fx, org, "urn:a");
+    store
+        .create_service_provider(&s, &fx.audit("c", "x"))
+        .await
+        .unwrap();
+    let now = fx.now();
+    let pending = SamlPending {
+        handle_hash: TokenHash::of("handle"),
+        sp_id: s.id,
+        request_id: Some("_r".into()),
+        acs_url: "https://sp.example/acs".into(),
+        relay_state: Some("rs".into()),
+        force_authn: true,
+        is_passive: false,
+        created_at: now,
+        expires_at: now + 1000,
+    };
+    store.put_saml_pending(&pending).await.unwrap();
+    assert_eq!(
+        store
+            .get_saml_pending(&pending.handle_hash, now)
+            .await
+            .unwrap(),
+        Some(pending.clone())
+    );
+    assert_eq!(
+        store
+            .get_saml_pending(&pending.handle_hash, now + 1000)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store.take_saml_pending(&pending.handle_hash).await.unwrap());
+    assert!(!store.take_saml_pending(&pending.handle_hash).await.unwrap());
+}
+
+pub async fn saml_participation_keeps_the_first_session_index(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let (org, _, session, _) = signed_in(store.as_ref(), &fx).await;
+    let s = sp(&fx, org, "urn:a");
+    store
+        .create_service_provider(&s, &fx.audit("c", "x"))
+        .await
+        .unwrap();
+    let participant = SamlParticipant {
+        session_id: session.id,
+        sp_id: s.id,
+        session_index: "_idx1".into(),
+        name_id: "ada".into(),
+        name_id_format: "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".into(),
+        created_at: fx.now(),
+    };
+    assert_eq!(
+        store.join_saml_session(&participant).await.unwrap(),
+        participant
+    );
+    let again = SamlParticipant {
+        session_index: "_idx2".into(),
+        ..participant.clone()
+    };
+    assert_eq!(store.join_saml_session(&again).await.unwrap(), participant);
+    assert_eq!(
+        store.find_saml_participant(s.id, "_idx1").await.unwrap(),
+        Some(participant.clone())
+    );
+    assert_eq!(
+        store.find_saml_participant(s.id, "_idx2").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.saml_participants(session.id).await.unwrap(),
+        vec![participant]
+    );
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""End-to-end check of the SAML IdP with an independent SP library (pysaml2).
+
+Starts `gatehouse serve` from the built binary on a free port with a fresh
+SQLite data dir, registers a pysaml2 SP from its own metadata through the
+admin API, and has pysaml2 complete SP-initiated SSO (Redirect binding in,
+POST binding out, signatures checked by pysaml2 with xmlsec1) through the
+hosted /login, then single logout; afterwards the SSO session must be gone.
+
+Usage: saml-pysaml2.py <path to the gatehouse binary>
+Run with the venv's python that has pysaml2 (see .ci/run).
+"""
+import html
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+import requests
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.client import Saml2Client
+from saml2.config import SPConfig
+from saml2.metadata import create_metadata_string
+
+TOKEN = "gha_pysaml2-e2e-bootstrap-token-0123456789"
+PASSWORD = "correct-horse-battery-9"
+SP_BASE = "http://127.0.0.1:9/sp"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def hidden(page, name):
+    m = re.search(r'name="%s" value="([^"]*)"' % name, page)
+    return html.unescape(m.group(1)) if m else None
+
+
+def form_action(page):
+    m = re.search(r'<form method="post" action="([^"]*)"', page)
+    return html.unescape(m.group(1)) if m else None
+
+
+def main():
+    binary = sys.argv[1]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    work = tempfile.mkdtemp(prefix="gatehouse-pysaml2-")
+    env = dict(os.environ, GATEHOUSE_BOOTSTRAP_TOKEN=TOKEN)
+    server = subprocess.Popen(
+        [binary, "serve", "--listen", f"127.0.0.1:{port}", "--public-url", base,
+         "--data-dir", os.path.join(work, "data")],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "server.log"), "w"))
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        else:
+            sys.exit("the server did not become ready")
+        run(base, work)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def run(base, work):
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    r = requests.post(base + "/api/v1/users", headers=admin, json={
+        "username": "ada", "email": "ada@example.com", "password": PASSWORD, "given_name": "Ada"})
+    assert r.status_code == 201, r.text
+
+    idp_metadata = os.path.join(work, "idp.xml")
+    with open(idp_metadata, "w") as f:
+        f.write(requests.get(base + "/saml/metadata").text)
+    config = SPConfig()
+    config.load({
+        "entityid": SP_BASE + "/metadata",
+        "xmlsec_binary": "/usr/bin/xmlsec1",
+        # Our attribute names are plain (NameFormat basic), not pysaml2's URN maps.
+        "allow_unknown_attributes": True,
+        "metadata": {"local": [idp_metadata]},
+        "service": {"sp": {
+            "endpoints": {
+                "assertion_consumer_service": [(SP_BASE + "/acs", BINDING_HTTP_POST)],
+                "single_logout_service": [(SP_BASE + "/slo", BINDING_HTTP_REDIRECT)],
+            },
+            "want_response_signed": True,
+            "want_assertions_signed": True,
+            "authn_requests_signed": False,
+            "logout_requests_signed": False,
+            "allow_unsolicited": False,
+            "name_id_format": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+        }},
+    })
+    sp = Saml2Client(config)
+    metadata = create_metadata_string(None, config=config, valid=1)
+    r = requests.post(base + "/api/v1/saml/service-providers", data=metadata,
+                      headers=dict(admin, **{"Content-Type": "application/samlmetadata+xml"}))
+    assert r.status_code == 201, r.text
+    sp_id = r.json()["id"]
+    r = requests.patch(base + f"/api/v1/saml/service-providers/{sp_id}", headers=admin,
+                       json={"attributes": [{"name": "mail", "source": "email"},
+                                            {"name": "givenName", "source": "given_name"}]})
+    assert r.status_code == 200, r.text
+
+    idp_entity = base + "/saml/metadata"
+    browser = requests.Session()
+
+    # SP-initiated SSO: AuthnRequest on the Redirect binding.
+    request_id, info = sp.prepare_for_authenticate(
+        entityid=idp_entity, relay_state="back-to-app", binding=BINDING_HTTP_REDIRECT)
+    location = dict(info["headers"])["Location"]
+    page = sign_in(browser, base, location)
+    assert form_action(page) == SP_BASE + "/acs", page
+    assert hidden(page, "RelayState") == "back-to-app", page
+    if os.environ.get("SAML_DEBUG"):
+        import base64
+        print(base64.b64decode(hidden(page, "SAMLResponse")).decode())
+    response = sp.parse_authn_request_response(
+        hidden(page, "SAMLResponse"), BINDING_HTTP_POST, outstanding={request_id: "/"})
+    assert response is not None, "pysaml2 refused the response"
+    identity = response.get_identity()
+    if os.environ.get("SAML_DEBUG"):
+        print("ATTRS", [(a.name, a.name_format, [v.text for v in a.attribute_value]) for st in response.assertion.attribute_statement for a in st.attribute], response.ava)
+    print("pysaml2: identity", identity)
+    assert "ada@example.com" in identity.get("mail", []), identity
+    assert "Ada" in identity.get("givenName", []), identity
+    name_id = response.name_id
+    print("pysaml2: SSO ok, NameID", name_id.text, "attributes", identity)
+
+    # Single logout, SP-initiated.
+    results = sp.global_logout(name_id)
+    (binding, http_info), = results.values()
+    if binding == BINDING_HTTP_REDIRECT:
+        r = browser.get(dict(http_info["headers"])["Location"], allow_redirects=False)
+    else:
+        data = http_info["data"]
+        r = browser.post(form_action(data), allow_redirects=False, data={
+            "SAMLRequest": hidden(data, "SAMLRequest"), "RelayState": hidden(data, "RelayState") or ""})
+    assert r.status_code == 302, (r.status_code, r.text)
+    back = r.headers["Location"]
+    assert back.startswith(SP_BASE + "/slo?"), back
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(back).query)
+    logout = sp.parse_logout_request_response(query["SAMLResponse"][0], BINDING_HTTP_REDIRECT)
+    assert logout is not None and logout.status_ok(), "pysaml2 refused the logout response"
+    print("pysaml2: SLO ok")
+
+    # The SSO session is over: a new AuthnRequest leads to the sign-in page.
+    _, info = sp.prepare_for_authenticate(entityid=idp_entity, binding=BINDING_HTTP_REDIRECT)
+    r = browser.get(dict(info["headers"])["Location"], allow_redirects=True)
+    assert 'name="password"' in r.text, r.text
+    print("pysaml2: session ended; SP-initiated SSO and SLO complete")
+
+
+def sign_in(browser, base, location):
+    """Follows the IdP's redirects, fills /login, returns the auto-POST page."""
+    r = browser.get(location, allow_redirects=True)
+    assert 'name="password"' in r.text, r.text
+    form = {"username": "ada", "password": PASSWORD, "csrf": hidden(r.text, "csrf")}
+    for name in ("return_to", "org", "request"):
+        value = hidden(r.text, name)
+        if value is not None:
+            form[name] = value
+    r = browser.post(base + "/login", data=form, allow_redirects=True)
+    assert "SAMLResponse" in r.text, r.text
+    return r.text
+
+
+if __name__ == "__main__":
+    main()
