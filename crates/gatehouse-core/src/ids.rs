@@ -84,6 +84,10 @@ id_type!(
     ServiceProviderId
 );
 id_type!(
+    /// A group rule (services::group_rules).
+    GroupRuleId
+);
+id_type!(
     /// One authorization of a client by a user: the family of its codes and tokens.
     GrantId
 );

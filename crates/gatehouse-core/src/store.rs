@@ -31,6 +31,7 @@ use crate::model::{SamlParticipant, SamlPending, ServiceProvider};
 use crate::model::{ScimGroup, ScimListQuery, ScimPage, ScimUser};
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
+use crate::{ids::GroupRuleId, model::GroupRule};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -664,6 +665,65 @@ pub trait SignInThrottleStore: Send + Sync {
     async fn purge_sign_in_throttle(&self, now: Millis) -> StoreResult<u64>;
 }
 
+// ---- group rules (services::group_rules) ----
+
+/// Group rules and the rule-managed memberships they keep. `rule_groups` is
+/// the complete set of groups the org's rules put the user in: the user's
+/// rule-managed memberships become exactly those, in the same transaction as
+/// the user write. Manual memberships are never removed; a group the user is
+/// already a manual member of stays manual.
+#[async_trait]
+pub trait GroupRuleStore: Send + Sync {
+    async fn create_group_rule(&self, rule: &GroupRule, audit: &AuditEvent) -> StoreResult<()>;
+    async fn get_group_rule(&self, id: GroupRuleId) -> StoreResult<Option<GroupRule>>;
+    /// The org's rules (of one group when given), oldest first.
+    async fn list_group_rules(
+        &self,
+        org: OrgId,
+        group: Option<GroupId>,
+    ) -> StoreResult<Vec<GroupRule>>;
+    async fn delete_group_rule(&self, id: GroupRuleId, audit: &AuditEvent) -> StoreResult<bool>;
+    /// For each `(user, rule_groups)`, sets the user's rule-managed memberships,
+    /// all in one transaction; memberships added are dated `at`.
+    async fn sync_rule_memberships(
+        &self,
+        users: &[(UserId, Vec<GroupId>)],
+        at: Millis,
+    ) -> StoreResult<()>;
+    /// [`UserStore::create_user`] with the user's rule-managed memberships.
+    async fn create_user_with_rules(
+        &self,
+        user: &User,
+        password: Option<&StoredPassword>,
+        rule_groups: &[GroupId],
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// [`UserStore::update_user`] with the user's rule-managed memberships.
+    async fn update_user_with_rules(
+        &self,
+        user: &User,
+        rule_groups: &[GroupId],
+        audit: &AuditEvent,
+    ) -> StoreResult<User>;
+    /// [`ScimStore::create_scim_user`] with the user's rule-managed memberships.
+    async fn create_scim_user_with_rules(
+        &self,
+        user: &ScimUser,
+        password: Option<&StoredPassword>,
+        rule_groups: &[GroupId],
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// [`ScimStore::replace_scim_user`] with the user's rule-managed memberships.
+    async fn replace_scim_user_with_rules(
+        &self,
+        user: &ScimUser,
+        password: Option<&StoredPassword>,
+        rule_groups: &[GroupId],
+        audit: &AuditEvent,
+    ) -> StoreResult<ScimUser>;
+}
+// ---- end of group rules.
+
 /// Everything a Gatehouse node stores. `Arc<dyn Store>` is what services hold.
 pub trait Store:
     OrgStore
@@ -683,6 +743,7 @@ pub trait Store:
     + SignOnStore
     + ScimStore
     + SignInThrottleStore
+    + GroupRuleStore
 {
 }
 
@@ -704,5 +765,6 @@ impl<T> Store for T where
         + SignOnStore
         + ScimStore
         + SignInThrottleStore
+        + GroupRuleStore
 {
 }

@@ -2,7 +2,8 @@
 //!
 //! Group names are unique per org case-insensitively through `name_lower`.
 //! A membership joins a group and a user of the same org; a user of another org
-//! is reported missing, as if it did not exist.
+//! is reported missing, as if it did not exist. Adding a user who is a member
+//! by a group rule makes the membership manual (rules no longer remove it).
 
 use async_trait::async_trait;
 use gatehouse_core::StoreError;
@@ -174,14 +175,17 @@ impl<DB: Engine> GroupStore for SqlStore<DB> {
         let added = w
             .execute(
                 Stmt::new(
-                    "INSERT INTO group_members (group_id, user_id, created_at) \
-                     SELECT groups.id, users.id, $3 FROM groups, users \
+                    "INSERT INTO group_members (group_id, user_id, created_at, rule_managed) \
+                     SELECT groups.id, users.id, $3, $4 FROM groups, users \
                      WHERE groups.id = $1 AND users.id = $2 AND users.org_id = groups.org_id \
-                     ON CONFLICT (group_id, user_id) DO NOTHING",
+                     ON CONFLICT (group_id, user_id) DO UPDATE SET rule_managed = $4 \
+                     WHERE group_members.rule_managed = $5",
                 )
                 .text(group.to_string())
                 .text(user.to_string())
-                .int(at),
+                .int(at)
+                .flag(false)
+                .flag(true),
                 "group",
             )
             .await?;

@@ -38,6 +38,7 @@ mod engine;
 mod factor;
 mod grant;
 mod group;
+mod group_rule;
 mod logout_delivery;
 mod meta;
 mod org;

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::{Arg, Dialect, Engine, Record, SqlBuilder, Stmt};
 use crate::group::{group_cols, group_from};
+use crate::group_rule::sync_rule_groups;
 use crate::store::{SqlStore, Writer, col, id_col};
 use crate::user::{insert_user, update_user_stmt, user_cols, user_from};
 use filter::Table;
@@ -207,18 +208,7 @@ impl<DB: Engine> ScimStore for SqlStore<DB> {
         password: Option<&StoredPassword>,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let mut w = self.write().await?;
-        w.execute(insert_user(&user.user)?, "org").await?;
-        w.execute(upsert_scim_user(user), "user").await?;
-        if let Some(password) = password {
-            w.execute(
-                set_password_stmt(user.user.id, password, user.user.created_at),
-                "user",
-            )
-            .await?;
-        }
-        w.audit(audit).await?;
-        w.commit().await
+        self.create_scim_user_in(user, password, None, audit).await
     }
 
     async fn get_scim_user(&self, id: UserId) -> StoreResult<Option<ScimUser>> {
@@ -236,38 +226,7 @@ impl<DB: Engine> ScimStore for SqlStore<DB> {
         password: Option<&StoredPassword>,
         audit: &AuditEvent,
     ) -> StoreResult<ScimUser> {
-        let mut w = self.write().await?;
-        let row = w
-            .fetch_optional(update_user_stmt(&user.user)?, "user")
-            .await?;
-        let Some(row) = row else {
-            let exists = w
-                .exists(
-                    Stmt::new("SELECT 1 FROM users WHERE id = $1").text(user.user.id.to_string()),
-                )
-                .await?;
-            return Err(if exists {
-                StoreError::VersionConflict
-            } else {
-                StoreError::Missing("user")
-            });
-        };
-        let stored = user_from(&row)?;
-        w.execute(upsert_scim_user(user), "user").await?;
-        if let Some(password) = password {
-            w.execute(
-                set_password_stmt(user.user.id, password, stored.updated_at),
-                "user",
-            )
-            .await?;
-        }
-        w.audit(audit).await?;
-        w.commit().await?;
-        Ok(ScimUser {
-            user: stored,
-            external_id: user.external_id.clone(),
-            resource: user.resource.clone(),
-        })
+        self.replace_scim_user_in(user, password, None, audit).await
     }
 
     async fn list_scim_users(
@@ -436,5 +395,77 @@ impl<DB: Engine> ScimStore for SqlStore<DB> {
             });
         }
         Ok(ScimPage { items, total })
+    }
+}
+
+impl<DB: Engine> SqlStore<DB> {
+    /// [`ScimStore::create_scim_user`], setting the rule-managed memberships when given.
+    pub(crate) async fn create_scim_user_in(
+        &self,
+        user: &ScimUser,
+        password: Option<&StoredPassword>,
+        rule_groups: Option<&[GroupId]>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut w = self.write().await?;
+        w.execute(insert_user(&user.user)?, "org").await?;
+        w.execute(upsert_scim_user(user), "user").await?;
+        if let Some(password) = password {
+            w.execute(
+                set_password_stmt(user.user.id, password, user.user.created_at),
+                "user",
+            )
+            .await?;
+        }
+        if let Some(groups) = rule_groups {
+            sync_rule_groups(&mut w, user.user.id, groups, user.user.created_at).await?;
+        }
+        w.audit(audit).await?;
+        w.commit().await
+    }
+
+    /// [`ScimStore::replace_scim_user`], setting the rule-managed memberships when given.
+    pub(crate) async fn replace_scim_user_in(
+        &self,
+        user: &ScimUser,
+        password: Option<&StoredPassword>,
+        rule_groups: Option<&[GroupId]>,
+        audit: &AuditEvent,
+    ) -> StoreResult<ScimUser> {
+        let mut w = self.write().await?;
+        let row = w
+            .fetch_optional(update_user_stmt(&user.user)?, "user")
+            .await?;
+        let Some(row) = row else {
+            let exists = w
+                .exists(
+                    Stmt::new("SELECT 1 FROM users WHERE id = $1").text(user.user.id.to_string()),
+                )
+                .await?;
+            return Err(if exists {
+                StoreError::VersionConflict
+            } else {
+                StoreError::Missing("user")
+            });
+        };
+        let stored = user_from(&row)?;
+        w.execute(upsert_scim_user(user), "user").await?;
+        if let Some(password) = password {
+            w.execute(
+                set_password_stmt(user.user.id, password, stored.updated_at),
+                "user",
+            )
+            .await?;
+        }
+        if let Some(groups) = rule_groups {
+            sync_rule_groups(&mut w, user.user.id, groups, stored.updated_at).await?;
+        }
+        w.audit(audit).await?;
+        w.commit().await?;
+        Ok(ScimUser {
+            user: stored,
+            external_id: user.external_id.clone(),
+            resource: user.resource.clone(),
+        })
     }
 }

@@ -9,13 +9,14 @@
 use async_trait::async_trait;
 use gatehouse_core::StoreError;
 use gatehouse_core::clock::Millis;
-use gatehouse_core::ids::{OrgId, UserId};
+use gatehouse_core::ids::{GroupId, OrgId, UserId};
 use gatehouse_core::model::{AuditEvent, Page, SortOrder, User, UserQuery, UserSort, UserStatus};
 use gatehouse_core::password::StoredPassword;
 use gatehouse_core::store::{StoreResult, UserStore};
 
 use crate::cursor;
 use crate::engine::{Arg, Engine, Record, SqlBuilder, Stmt};
+use crate::group_rule::sync_rule_groups;
 use crate::store::{SqlStore, col, id_col, json_col, to_json};
 
 macro_rules! user_cols {
@@ -168,20 +169,7 @@ impl<DB: Engine> UserStore for SqlStore<DB> {
         password: Option<&StoredPassword>,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let mut w = self.write().await?;
-        w.execute(insert_user(user)?, "org").await?;
-        if let Some(password) = password {
-            w.execute(
-                Stmt::new("INSERT INTO password_credentials (user_id, hash, updated_at) VALUES ($1, $2, $3)")
-                    .text(user.id.to_string())
-                    .text(password.as_str())
-                    .int(user.created_at),
-                "user",
-            )
-            .await?;
-        }
-        w.audit(audit).await?;
-        w.commit().await
+        self.create_user_in(user, password, None, audit).await
     }
 
     async fn get_user(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -246,22 +234,7 @@ impl<DB: Engine> UserStore for SqlStore<DB> {
     }
 
     async fn update_user(&self, user: &User, audit: &AuditEvent) -> StoreResult<User> {
-        let mut w = self.write().await?;
-        let row = w.fetch_optional(update_user_stmt(user)?, "user").await?;
-        let Some(row) = row else {
-            let exists = w
-                .exists(Stmt::new("SELECT 1 FROM users WHERE id = $1").text(user.id.to_string()))
-                .await?;
-            return Err(if exists {
-                StoreError::VersionConflict
-            } else {
-                StoreError::Missing("user")
-            });
-        };
-        let stored = user_from(&row)?;
-        w.audit(audit).await?;
-        w.commit().await?;
-        Ok(stored)
+        self.update_user_in(user, None, audit).await
     }
 
     async fn delete_user(&self, id: UserId, audit: &AuditEvent) -> StoreResult<bool> {
@@ -372,5 +345,62 @@ impl<DB: Engine> UserStore for SqlStore<DB> {
         .iter()
         .map(|row| col(row.text("hash")).map(StoredPassword::from_stored))
         .collect()
+    }
+}
+
+impl<DB: Engine> SqlStore<DB> {
+    /// [`UserStore::create_user`], setting the rule-managed memberships when given.
+    pub(crate) async fn create_user_in(
+        &self,
+        user: &User,
+        password: Option<&StoredPassword>,
+        rule_groups: Option<&[GroupId]>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut w = self.write().await?;
+        w.execute(insert_user(user)?, "org").await?;
+        if let Some(password) = password {
+            w.execute(
+                Stmt::new("INSERT INTO password_credentials (user_id, hash, updated_at) VALUES ($1, $2, $3)")
+                    .text(user.id.to_string())
+                    .text(password.as_str())
+                    .int(user.created_at),
+                "user",
+            )
+            .await?;
+        }
+        if let Some(groups) = rule_groups {
+            sync_rule_groups(&mut w, user.id, groups, user.created_at).await?;
+        }
+        w.audit(audit).await?;
+        w.commit().await
+    }
+
+    /// [`UserStore::update_user`], setting the rule-managed memberships when given.
+    pub(crate) async fn update_user_in(
+        &self,
+        user: &User,
+        rule_groups: Option<&[GroupId]>,
+        audit: &AuditEvent,
+    ) -> StoreResult<User> {
+        let mut w = self.write().await?;
+        let row = w.fetch_optional(update_user_stmt(user)?, "user").await?;
+        let Some(row) = row else {
+            let exists = w
+                .exists(Stmt::new("SELECT 1 FROM users WHERE id = $1").text(user.id.to_string()))
+                .await?;
+            return Err(if exists {
+                StoreError::VersionConflict
+            } else {
+                StoreError::Missing("user")
+            });
+        };
+        let stored = user_from(&row)?;
+        if let Some(groups) = rule_groups {
+            sync_rule_groups(&mut w, user.id, groups, user.updated_at).await?;
+        }
+        w.audit(audit).await?;
+        w.commit().await?;
+        Ok(stored)
     }
 }

@@ -9,6 +9,8 @@
 
 #[path = "cases/factors.rs"]
 mod factors;
+#[path = "cases/group_rules.rs"]
+mod group_rules;
 #[path = "cases/logout_deliveries.rs"]
 mod logout_deliveries;
 #[path = "cases/saml.rs"]
@@ -36,6 +38,7 @@ use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
 
 use factors::*;
+use group_rules::*;
 use logout_deliveries::*;
 use saml::*;
 use scim::*;
@@ -141,6 +144,8 @@ conformance!(
     scim_user_and_its_row_change_together,
     scim_lists_count_filter_and_page,
     scim_group_members_are_set_atomically,
+    group_rule_memberships_change_with_the_user_write,
+    group_rules_are_org_scoped_and_go_with_their_group,
 );
 
 // ---------------------------------------------------------------- helpers

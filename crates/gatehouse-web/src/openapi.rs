@@ -12,6 +12,7 @@ use utoipa::openapi::{Content, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
+use crate::api::group_rules;
 use crate::api::{
     api_tokens, clients, factors, groups, lockout, orgs, saml, sessions, signon_policies, users,
 };
@@ -88,6 +89,9 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         signon_policies::get_client_policy,
         signon_policies::put_client_policy,
         signon_policies::delete_client_policy,
+        group_rules::create_rule,
+        group_rules::list_rules,
+        group_rules::delete_rule,
     ),
     components(schemas(
         Problem,

@@ -26,3 +26,16 @@ pub struct GroupQuery {
     pub after: Option<String>,
     pub limit: u32,
 }
+
+/// A group rule: the org's users whose state matches `expression` are members
+/// of `group_id` (rule-managed memberships, kept apart from manual ones).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRule {
+    pub id: crate::ids::GroupRuleId,
+    pub org_id: OrgId,
+    pub group_id: GroupId,
+    /// The source text, as given (see `services::group_rules::expr`).
+    pub expression: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}

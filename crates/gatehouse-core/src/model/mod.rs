@@ -26,7 +26,7 @@ pub use grant::{
     AuthorizationCode, CodeRedemption, Consent, DeviceApproval, DeviceCode, DevicePoll,
     DeviceStatus, Grant, PendingAuthorization, RefreshRotation, RefreshToken,
 };
-pub use group::{Group, GroupQuery};
+pub use group::{Group, GroupQuery, GroupRule};
 pub use logout_delivery::LogoutDelivery;
 pub use org::Organization;
 pub use page::{Page, SortOrder};

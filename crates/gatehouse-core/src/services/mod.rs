@@ -16,6 +16,10 @@ pub mod signon_policy;
 pub mod client_settings;
 pub mod clients;
 mod groups;
+// -- group rules
+pub mod group_rules;
+pub use group_rules::{GroupRules, RuleExpression};
+// --
 mod keys;
 pub mod oauth;
 mod orgs;
@@ -158,6 +162,8 @@ pub struct Services {
     // --
     /// SCIM 2.0 provisioning (`/scim/v2`).
     pub scim: Scim,
+    /// Group rules (attribute expressions keeping memberships in sync).
+    pub group_rules: GroupRules,
     store: Arc<dyn Store>,
     master_key: MasterKey,
     public_url: String,
@@ -279,6 +285,7 @@ impl Services {
             mfa,
             signon_policies: SignOnPolicies::new(deps.clone()),
             scim: Scim::new(deps.clone(), &config.public_url, ScimSettings::default()),
+            group_rules: GroupRules::new(deps.clone()),
             store,
             master_key,
             public_url: config.public_url,

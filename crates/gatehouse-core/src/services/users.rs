@@ -10,6 +10,7 @@ use crate::password::{PolicyContext, StoredPassword};
 use crate::secret::Secret;
 use crate::services::Deps;
 use crate::services::audit::Target;
+use crate::services::group_rules::rule_groups;
 use crate::services::principal::{AdminPrincipal, RequestContext};
 use crate::services::profile::{UserProfile, check_attributes, merge_patch};
 
@@ -98,8 +99,9 @@ impl Users {
         };
         let details = serde_json::json!({ "username": user.username, "password_scheme": stored.as_ref().map(|s| s.scheme().as_str()) });
         let audit = d.audit(who.actor(), ctx, "user.create", user_target(&user), details);
+        let groups = rule_groups(d, &user).await?;
         d.store
-            .create_user(&user, stored.as_ref(), &audit)
+            .create_user_with_rules(&user, stored.as_ref(), &groups, &audit)
             .await
             .map_err(|e| Error::duplicate("user", e))?;
         Ok(user)
@@ -179,7 +181,8 @@ impl Users {
                 user_target(&current),
                 serde_json::json!({ "fields": changed }),
             );
-            match d.store.update_user(&next, &audit).await {
+            let groups = rule_groups(d, &next).await?;
+            match d.store.update_user_with_rules(&next, &groups, &audit).await {
                 Ok(stored) => return Ok(stored),
                 Err(StoreError::VersionConflict) if if_match.is_none() => continue,
                 Err(e) => return Err(Error::duplicate("user", e)),
@@ -219,7 +222,8 @@ impl Users {
                 user_target(&current),
                 serde_json::json!({ "from": current.status.as_str(), "to": status.as_str() }),
             );
-            match d.store.update_user(&next, &audit).await {
+            let groups = rule_groups(d, &next).await?;
+            match d.store.update_user_with_rules(&next, &groups, &audit).await {
                 Ok(stored) => return Ok(stored),
                 Err(StoreError::VersionConflict) => continue,
                 Err(e) => return Err(e.into()),

@@ -12,10 +12,10 @@
 use std::sync::Arc;
 
 use gatehouse_core::clock::{Clock, FakeClock, Millis, Rng, SystemRng};
-use gatehouse_core::ids::{ApiTokenId, AuditEventId, GroupId, OrgId, UserId};
+use gatehouse_core::ids::{ApiTokenId, AuditEventId, GroupId, GroupRuleId, OrgId, UserId};
 use gatehouse_core::model::{
-    ApiToken, AuditEvent, Group, Organization, Outcome, StandardClaims, TokenKind, TokenScope,
-    User, UserStatus,
+    ApiToken, AuditEvent, Group, GroupRule, Organization, Outcome, StandardClaims, TokenKind,
+    TokenScope, User, UserStatus,
 };
 use gatehouse_core::password::PasswordPolicy;
 use gatehouse_core::secret::TokenHash;
@@ -160,6 +160,18 @@ impl Fx {
             created_at: now,
             updated_at: now,
             version: 1,
+        }
+    }
+
+    pub fn group_rule(&self, group: &Group, expression: &str) -> GroupRule {
+        let now = self.now();
+        GroupRule {
+            id: GroupRuleId::generate(self.tick(), &self.rng),
+            org_id: group.org_id,
+            group_id: group.id,
+            expression: expression.to_owned(),
+            created_at: now,
+            updated_at: now,
         }
     }
 

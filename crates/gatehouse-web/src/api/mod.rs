@@ -13,6 +13,7 @@
 pub mod api_tokens;
 pub mod clients;
 pub mod factors;
+pub mod group_rules;
 pub mod groups;
 pub mod lockout;
 pub mod orgs;
@@ -45,6 +46,8 @@ pub fn routes() -> Router<AppState> {
         // -- multifactor authentication
         .merge(factors::routes())
         .merge(signon_policies::routes())
+        // -- group rules
+        .merge(group_rules::routes())
 }
 
 /// Page size when `limit` is not given.

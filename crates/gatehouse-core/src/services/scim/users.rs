@@ -14,6 +14,7 @@ use crate::ids::UserId;
 use crate::model::{Organization, ScimCond, ScimListQuery, ScimUser, SortOrder, User, UserStatus};
 use crate::password::StoredPassword;
 use crate::services::audit::Target;
+use crate::services::group_rules::rule_groups;
 use crate::services::principal::{RequestContext, ScimPrincipal};
 use crate::services::profile::{UserProfile, check_attributes};
 
@@ -88,11 +89,17 @@ impl Scim {
             target(&user.user),
             json!({ "username": user.user.username, "external_id": user.external_id }),
         );
+        let rule_groups = rule_groups(d, &user.user).await?;
         d.store
-            .create_scim_user(&user, password.as_ref(), &audit)
+            .create_scim_user_with_rules(&user, password.as_ref(), &rule_groups, &audit)
             .await
             .map_err(uniqueness)?;
-        Ok(self.answer(&user, &[]))
+        let groups = if rule_groups.is_empty() {
+            Vec::new()
+        } else {
+            d.store.groups_of_user(user.user.id).await?
+        };
+        Ok(self.answer(&user, &groups))
     }
 
     pub async fn get_user(&self, who: &ScimPrincipal, id: &str) -> ScimResult<ScimAnswer> {
@@ -193,12 +200,16 @@ impl Scim {
                     "password_set": password.is_some(),
                 }),
             );
+            let rule_groups = rule_groups(d, &user.user).await?;
             match d
                 .store
-                .replace_scim_user(&user, password.as_ref(), &audit)
+                .replace_scim_user_with_rules(&user, password.as_ref(), &rule_groups, &audit)
                 .await
             {
-                Ok(stored) => return Ok(self.answer(&stored, &groups)),
+                Ok(stored) => {
+                    let groups = d.store.groups_of_user(stored.user.id).await?;
+                    return Ok(self.answer(&stored, &groups));
+                }
                 Err(StoreError::VersionConflict) if if_match.is_none() => continue,
                 Err(StoreError::VersionConflict) => {
                     return Err(Error::PreconditionFailed.into());
