@@ -275,6 +275,69 @@ async fn user_lifecycle_with_etags() {
 
 /// Entra ID capitalises op names and sends booleans as strings; Okta
 /// replaces `active` with a bare value. Both deactivate the user.
+/// Removing `active` leaves it unassigned: a client that deactivated the user
+/// withdraws its own deactivation (the user is active and reads no `active`),
+/// but leaving `active` out never undoes an administrator's suspension.
+#[tokio::test]
+async fn removing_active_withdraws_only_the_clients_own_deactivation() {
+    let server = TestServer::start().await;
+    let client = as_admin(&server);
+    let remove_active = json!({
+        "schemas": [PATCH],
+        "Operations": [{"op": "remove", "path": "active"}],
+    });
+    let admin_status = |id: String| {
+        let server = &server;
+        async move {
+            let response = server
+                .admin()
+                .get(&format!("/api/v1/users/{id}"))
+                .send()
+                .await
+                .unwrap();
+            let body: Value = response.json().await.unwrap();
+            body["status"].as_str().unwrap().to_owned()
+        }
+    };
+
+    let mut off = user("ada");
+    off["active"] = json!(false);
+    let created = client.create_user(off).await;
+    assert_eq!(created["active"], false);
+    let ada = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(admin_status(ada.clone()).await, "staged");
+    let response = client
+        .send(
+            Method::PATCH,
+            &format!("/Users/{ada}"),
+            remove_active.clone(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let patched = scim(response, 200).await;
+    assert!(patched.get("active").is_none(), "{patched}");
+    assert_eq!(admin_status(ada).await, "active");
+
+    let created = client.create_user(user("grace")).await;
+    let grace = created["id"].as_str().unwrap().to_owned();
+    let response = server
+        .admin()
+        .post(&format!("/api/v1/users/{grace}/lifecycle/suspend"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = client
+        .send(Method::PATCH, &format!("/Users/{grace}"), remove_active)
+        .send()
+        .await
+        .unwrap();
+    let patched = scim(response, 200).await;
+    assert_eq!(patched["active"], false, "{patched}");
+    assert_eq!(admin_status(grace).await, "suspended");
+}
+
 #[tokio::test]
 async fn patch_accepts_entra_and_okta_shapes_and_is_all_or_nothing() {
     let server = TestServer::start().await;

@@ -179,7 +179,7 @@ impl Scim {
             next.claims = profile.claims;
             next.attributes = profile.attributes;
             next.updated_at = now;
-            let status = lifecycle(current.user.status, input.active);
+            let status = lifecycle(current.user.status, withdrawn(&current, input.active));
             if status != current.user.status {
                 next.status = status;
                 next.status_changed_at = now;
@@ -326,6 +326,25 @@ impl Scim {
             etag: etag(user.user.version),
             location: format!("{}/Users/{}", self.base, user.user.id),
         }
+    }
+}
+
+/// `active` as the write gives it, except that a client which staged or
+/// deactivated the user (it sent `active: false`) and now leaves `active` out (a PATCH
+/// `remove`, or a PUT without it) withdraws its own deactivation: the
+/// attribute is unassigned (RFC 7644 §3.5.2.2), and a user without it is
+/// active, as at creation. It never undoes a state the client did not set (an
+/// admin's suspension, or a deprovisioning through the admin API).
+fn withdrawn(current: &ScimUser, active: Option<bool>) -> Option<bool> {
+    match active {
+        None if matches!(
+            current.user.status,
+            UserStatus::Staged | UserStatus::Deprovisioned
+        ) && current.resource.get("active") == Some(&Value::Bool(false)) =>
+        {
+            Some(true)
+        }
+        given => given,
     }
 }
 
