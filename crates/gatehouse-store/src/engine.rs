@@ -262,6 +262,10 @@ pub(crate) trait Dialect {
     /// `FROM <the object elements of the array at path> AS el WHERE <object>`;
     /// the element is then the document [`ELEMENT`].
     fn elements_at(sql: &mut SqlBuilder, doc: &'static str, path: &[String]);
+    /// Writes a condition that keeps the `user_emails` rows whose
+    /// `value_lower` contains `needle`, answered from the engine's trigram
+    /// index, and says whether it wrote one (too short a needle: no).
+    fn email_trigram_filter(sql: &mut SqlBuilder, needle: &str) -> bool;
 }
 
 /// The current array element inside [`Dialect::elements_at`].
@@ -321,6 +325,22 @@ impl Dialect for sqlx::Sqlite {
         sql.push(doc).push(", ").arg(Arg::Text(sqlite_path(path)));
         sql.push(") ELSE '[]' END) AS el WHERE el.type = 'object'");
     }
+
+    /// `user_emails.rowid IN (<the FTS5 trigram rows holding needle>)`, for
+    /// a needle of three characters or more. The needle is one FTS5 string:
+    /// quoted, with quotes doubled, so nothing in it is query syntax.
+    fn email_trigram_filter(sql: &mut SqlBuilder, needle: &str) -> bool {
+        if needle.chars().count() < 3 {
+            return false;
+        }
+        let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+        sql.push(
+            "user_emails.rowid IN (SELECT rowid FROM user_emails_fts WHERE user_emails_fts MATCH ",
+        )
+        .arg(Arg::Text(phrase))
+        .push(")");
+        true
+    }
 }
 
 /// `$."a"."b"`: keys are attribute names (letters, digits, `$`, `-`, `_`).
@@ -369,6 +389,22 @@ impl Dialect for sqlx::Postgres {
         sql.push(") = 'array' THEN ");
         pg_value(sql, doc, path);
         sql.push(" ELSE '[]'::jsonb END) AS el(value) WHERE jsonb_typeof(el.value) = 'object'");
+    }
+
+    /// `LIKE '%…%'`, which the pg_trgm GIN index serves (migration 0011).
+    fn email_trigram_filter(sql: &mut SqlBuilder, needle: &str) -> bool {
+        let mut pattern = String::from("%");
+        for c in needle.chars() {
+            if matches!(c, '\\' | '%' | '_') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        sql.push("user_emails.value_lower LIKE ")
+            .arg(Arg::Text(pattern))
+            .push(" ESCAPE '\\'");
+        true
     }
 }
 

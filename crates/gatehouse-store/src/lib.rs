@@ -54,6 +54,7 @@ mod store;
 mod user;
 
 pub mod scratch;
+pub mod seed;
 
 /// How [`connect`] opens the database.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -144,6 +144,7 @@ conformance!(
     scim_user_and_its_row_change_together,
     scim_lists_count_filter_and_page,
     scim_group_members_are_set_atomically,
+    scim_email_filters_follow_every_write,
     group_rule_memberships_change_with_the_user_write,
     group_rules_are_org_scoped_and_go_with_their_group,
 );

@@ -112,6 +112,10 @@ pub enum ScimCond {
         path: Vec<String>,
         cond: Box<ScimCond>,
     },
+    /// Users only: one of the user's e-mail addresses — the primary one or
+    /// any `value` of the provisioning client's `emails` — compared
+    /// case-insensitively with the (lower-cased) text.
+    Email(ScimOp, String),
     /// Users only: a member of the group.
     MemberOf(GroupId),
     /// Groups only: has the user as a member.

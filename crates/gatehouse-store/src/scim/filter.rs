@@ -114,6 +114,7 @@ pub(crate) fn write<D: Dialect>(sql: &mut SqlBuilder, table: Table, cond: &ScimC
             write::<D>(sql, table, cond);
             sql.push(")");
         }
+        ScimCond::Email(op, text) => write_email::<D>(sql, *op, text),
         ScimCond::MemberOf(group) => {
             sql.push("EXISTS (SELECT 1 FROM group_members WHERE group_members.user_id = users.id AND group_members.group_id = ")
                 .arg(Arg::Text(group.to_string()))
@@ -187,6 +188,39 @@ fn write_column<D: Dialect>(
             sql.push("(1 = 0)");
         }
     }
+}
+
+/// Some address in `user_emails` (migration 0011) compares with `text`:
+/// `eq` and `sw` are served by the `value_lower` index, `co` and `ew` by the
+/// engine's trigram index, then checked exactly.
+fn write_email<D: Dialect>(sql: &mut SqlBuilder, op: ScimOp, text: &str) {
+    sql.push("(users.id IN (SELECT user_emails.user_id FROM user_emails WHERE ");
+    let exact = |sql: &mut SqlBuilder| {
+        compare_text::<D>(
+            sql,
+            &|sql| {
+                sql.push("user_emails.value_lower");
+            },
+            op,
+            text,
+        );
+    };
+    match (op, cursor::prefix_successor(text)) {
+        (ScimOp::Sw, Some(upper)) => {
+            sql.push("user_emails.value_lower >= ")
+                .arg(Arg::Text(text.to_owned()))
+                .push(" AND user_emails.value_lower < ")
+                .arg(Arg::Text(upper));
+        }
+        (ScimOp::Co | ScimOp::Ew, _) => {
+            if D::email_trigram_filter(sql, text) {
+                sql.push(" AND ");
+            }
+            exact(sql);
+        }
+        _ => exact(sql),
+    }
+    sql.push("))");
 }
 
 /// `lhs op text` for text; `lhs` writes the left-hand expression (as often as needed).

@@ -223,3 +223,141 @@ pub async fn scim_group_members_are_set_atomically(store: Arc<dyn Store>) {
     assert_eq!(groups.total, 1);
     assert_eq!(groups.items[0].members.len(), 1);
 }
+
+/// Usernames of the org's users some of whose addresses compare with `text`.
+async fn with_email(
+    store: &dyn Store,
+    org: gatehouse_core::ids::OrgId,
+    op: ScimOp,
+    text: &str,
+) -> Vec<String> {
+    let got = store
+        .list_scim_users(org, &query(ScimCond::Email(op, text.to_owned())))
+        .await
+        .unwrap();
+    assert_eq!(got.total as usize, got.items.len());
+    got.items.into_iter().map(|u| u.user.username).collect()
+}
+
+pub async fn scim_email_filters_follow_every_write(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let org = fx.seed_org(store.as_ref(), "acme").await;
+    let other = fx.seed_org(store.as_ref(), "other").await;
+    let mut ada = scim_user(&fx, org, "ada");
+    ada.resource.insert(
+        "emails".into(),
+        json!([
+            { "value": "ada@example.com", "type": "work", "primary": true },
+            { "value": "Ada.Home@Mail.Example", "type": "home" },
+            { "value": "100%_sure\"@quote.example", "type": "other" },
+            { "type": "no value" },
+            "not an object",
+        ]),
+    );
+    let id = ada.user.id.to_string();
+    store
+        .create_scim_user(&ada, None, &fx.audit("scim.user.create", &id))
+        .await
+        .unwrap();
+    store
+        .create_scim_user(
+            &scim_user(&fx, org, "bob"),
+            None,
+            &fx.audit("scim.user.create", "b"),
+        )
+        .await
+        .unwrap();
+    store
+        .create_scim_user(
+            &scim_user(&fx, other, "ada-elsewhere"),
+            None,
+            &fx.audit("scim.user.create", "x"),
+        )
+        .await
+        .unwrap();
+    let s = store.as_ref();
+
+    // Every operator, on the primary and the client's addresses, lower-cased,
+    // through the trigram index (three characters or more) and without it.
+    assert_eq!(with_email(s, org, ScimOp::Co, "home@mail").await, ["ada"]);
+    assert_eq!(
+        with_email(s, org, ScimOp::Co, "@example.com").await,
+        ["ada", "bob"]
+    );
+    assert_eq!(with_email(s, org, ScimOp::Co, "bo").await, ["bob"]);
+    assert_eq!(with_email(s, org, ScimOp::Co, "%_sure\"").await, ["ada"]);
+    assert!(with_email(s, org, ScimOp::Co, "0%x").await.is_empty());
+    assert!(with_email(s, org, ScimOp::Co, "a_a").await.is_empty());
+    assert_eq!(with_email(s, org, ScimOp::Ew, ".example").await, ["ada"]);
+    assert_eq!(with_email(s, org, ScimOp::Ew, "m").await, ["ada", "bob"]);
+    assert_eq!(with_email(s, org, ScimOp::Sw, "ada.h").await, ["ada"]);
+    assert_eq!(
+        with_email(s, org, ScimOp::Eq, "bob@example.com").await,
+        ["bob"]
+    );
+    assert_eq!(with_email(s, org, ScimOp::Gt, "ada@z").await, ["bob"]);
+
+    // An admin-API change of the primary address is seen at once; the
+    // client's own list still holds the old one until it writes again.
+    let mut bob = store
+        .get_scim_user(with_email_user(s, org, "bob@example.com").await)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut user = bob.user.clone();
+    user.email = Some("robert@corp.example".into());
+    store
+        .update_user(&user, &fx.audit("user.update", "b"))
+        .await
+        .unwrap();
+    assert_eq!(with_email(s, org, ScimOp::Co, "robert@corp").await, ["bob"]);
+    assert_eq!(
+        with_email(s, org, ScimOp::Eq, "bob@example.com").await,
+        ["bob"]
+    );
+
+    // A client write replaces its addresses; the old ones stop matching.
+    bob = store.get_scim_user(bob.user.id).await.unwrap().unwrap();
+    bob.resource
+        .insert("emails".into(), json!([{ "value": "rob@corp.example" }]));
+    store
+        .replace_scim_user(&bob, None, &fx.audit("scim.user.replace", "b"))
+        .await
+        .unwrap();
+    assert!(
+        with_email(s, org, ScimOp::Eq, "bob@example.com")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        with_email(s, org, ScimOp::Co, "corp.example").await,
+        ["bob"]
+    );
+    assert_eq!(with_email(s, org, ScimOp::Sw, "rob").await, ["bob"]);
+
+    // A deleted user leaves nothing behind to match.
+    assert!(
+        store
+            .delete_user(ada.user.id, &fx.audit("user.delete", &id))
+            .await
+            .unwrap()
+    );
+    assert!(with_email(s, org, ScimOp::Co, "home@mail").await.is_empty());
+    assert_eq!(with_email(s, org, ScimOp::Co, "example").await, ["bob"]);
+    assert_eq!(
+        with_email(s, other, ScimOp::Sw, "ada").await,
+        ["ada-elsewhere"]
+    );
+}
+
+async fn with_email_user(
+    store: &dyn Store,
+    org: gatehouse_core::ids::OrgId,
+    address: &str,
+) -> gatehouse_core::ids::UserId {
+    let got = store
+        .list_scim_users(org, &query(ScimCond::Email(ScimOp::Eq, address.to_owned())))
+        .await
+        .unwrap();
+    got.items[0].user.id
+}

@@ -384,10 +384,7 @@ fn compare(
                 )),
             };
             match value {
-                CompValue::String(s) if key == "value" => or(
-                    ScimCond::Column(ScimColumn::Email, o, ScimValue::Text(s.to_lowercase())),
-                    any,
-                ),
+                CompValue::String(s) if key == "value" => ScimCond::Email(o, s.to_lowercase()),
                 _ => any,
             }
         }
