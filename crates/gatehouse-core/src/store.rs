@@ -121,6 +121,9 @@ pub trait GroupStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Groups a user belongs to, by name.
     async fn groups_of_user(&self, user: UserId) -> StoreResult<Vec<Group>>;
+    /// The groups of each of `users` (a page of a list, at most a few
+    /// hundred) in one query: (member, group) pairs by member, then name.
+    async fn groups_of_users(&self, users: &[UserId]) -> StoreResult<Vec<(UserId, Group)>>;
 }
 
 #[async_trait]

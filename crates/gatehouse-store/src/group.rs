@@ -249,4 +249,24 @@ impl<DB: Engine> GroupStore for SqlStore<DB> {
         .map(group_from)
         .collect()
     }
+
+    async fn groups_of_users(&self, users: &[UserId]) -> StoreResult<Vec<(UserId, Group)>> {
+        let Some((first, rest)) = users.split_first() else {
+            return Ok(Vec::new());
+        };
+        let mut sql = SqlBuilder::new(
+            "SELECT m.user_id AS member_id, g.* FROM group_members m \
+             JOIN groups g ON g.id = m.group_id WHERE m.user_id IN (",
+        );
+        sql.arg(Arg::Text(first.to_string()));
+        for user in rest {
+            sql.push(", ").arg(Arg::Text(user.to_string()));
+        }
+        sql.push(") ORDER BY m.user_id, g.name_lower, g.id");
+        self.read_all(sql.build())
+            .await?
+            .iter()
+            .map(|row| Ok((id_col(row, "member_id")?, group_from(row)?)))
+            .collect()
+    }
 }

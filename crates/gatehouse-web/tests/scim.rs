@@ -579,6 +579,30 @@ async fn groups_hold_members_of_the_org() {
     .await;
     assert_eq!(list["totalResults"], 1);
     assert!(list["Resources"][0].get("members").is_none());
+    // Lists show each user's own groups too (one query for the page).
+    let users = scim(
+        client
+            .request(Method::GET, "/Users?sortBy=userName")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let groups_of = |id: &str| {
+        users["Resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|u| u["id"] == id)
+            .map(|u| u.get("groups").cloned())
+    };
+    assert_eq!(groups_of(b).flatten().unwrap()[0]["value"], gid);
+    assert_eq!(
+        groups_of(b).flatten().unwrap().as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(groups_of(a), Some(None), "{users}");
 
     // A member from nowhere is invalidValue; a duplicate name is uniqueness.
     let response = client

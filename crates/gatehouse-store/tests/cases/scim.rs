@@ -222,6 +222,13 @@ pub async fn scim_group_members_are_set_atomically(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(groups.total, 1);
     assert_eq!(groups.items[0].members.len(), 1);
+    let pairs = store
+        .groups_of_users(&[a.user.id, b.user.id, stranger.user.id])
+        .await
+        .unwrap();
+    let pairs: Vec<_> = pairs.iter().map(|(u, g)| (*u, g.name.as_str())).collect();
+    assert_eq!(pairs, [(b.user.id, "nurses")]);
+    assert!(store.groups_of_users(&[]).await.unwrap().is_empty());
 }
 
 /// Usernames of the org's users some of whose addresses compare with `text`.

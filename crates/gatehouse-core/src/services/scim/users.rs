@@ -275,13 +275,21 @@ impl Scim {
                 },
             )
             .await?;
+        let ids: Vec<UserId> = page.items.iter().map(|u| u.user.id).collect();
+        let mut memberships = self.deps.store.groups_of_users(&ids).await?;
         Ok(ScimList {
             total: page.total,
             start_index: query.start_index,
             resources: page
                 .items
                 .iter()
-                .map(|u| user_doc::render(u, &[], &self.base))
+                .map(|u| {
+                    let groups: Vec<_> = memberships
+                        .extract_if(.., |(member, _)| *member == u.user.id)
+                        .map(|(_, group)| group)
+                        .collect();
+                    user_doc::render(u, &groups, &self.base)
+                })
                 .collect(),
         })
     }
