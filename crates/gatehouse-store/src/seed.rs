@@ -24,81 +24,73 @@ use sqlx::Connection as _;
 /// Rows per transaction.
 const CHUNK: u64 = 50_000;
 
+/// Runs `statements` in one transaction per chunk of `numbers`, after
+/// `prelude` (no arguments) and each bound to (template, first number, last
+/// number), then `settle` outside it.
+macro_rules! run_chunks {
+    ($conn:ty, $url:expr, $template:expr, $numbers:expr, $prelude:expr, $statements:expr, $settle:expr) => {{
+        let backend = |e: sqlx::Error| StoreError::Backend(format!("seed: {e}"));
+        let mut conn = <$conn>::connect($url).await.map_err(backend)?;
+        let mut start = $numbers.start;
+        while start < $numbers.end {
+            let end = (start + CHUNK).min($numbers.end);
+            let (first, last) = (to_i64(start)?, to_i64(end - 1)?);
+            let mut tx = conn.begin().await.map_err(backend)?;
+            for sql in $prelude {
+                sqlx::query(sql).execute(&mut *tx).await.map_err(backend)?;
+            }
+            for sql in $statements {
+                sqlx::query(sql)
+                    .bind($template)
+                    .bind(first)
+                    .bind(last)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            tx.commit().await.map_err(backend)?;
+            start = end;
+        }
+        sqlx::query($settle)
+            .execute(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }};
+}
+
 /// Copies the user `template` (a user id) into users numbered `numbers`.
 pub async fn clone_scim_user(
     url: &str,
     template: &str,
     numbers: Range<u64>,
 ) -> Result<(), StoreError> {
-    let backend = |e: sqlx::Error| StoreError::Backend(format!("seed: {e}"));
-    let postgres = url.starts_with("postgres");
-    let (users, scim_users) = if postgres {
-        (POSTGRES_USERS, POSTGRES_SCIM_USERS)
+    // The settle step gives the statistics and (PostgreSQL) the visibility
+    // map a database that has run for a while has: a freshly loaded table
+    // misleads the planner.
+    if url.starts_with("postgres") {
+        let statements = [POSTGRES_USERS, POSTGRES_SCIM_USERS, POSTGRES_USER_EMAILS];
+        run_chunks!(
+            sqlx::PgConnection,
+            url,
+            template,
+            numbers,
+            ["SET LOCAL session_replication_role = replica"],
+            statements,
+            "VACUUM ANALYZE users, scim_users, user_emails"
+        )
     } else {
-        (SQLITE_USERS, SQLITE_SCIM_USERS)
-    };
-    let mut start = numbers.start;
-    while start < numbers.end {
-        let end = (start + CHUNK).min(numbers.end);
-        let (first, last) = (to_i64(start)?, to_i64(end - 1)?);
-        if postgres {
-            let mut conn = sqlx::PgConnection::connect(url).await.map_err(backend)?;
-            let mut tx = conn.begin().await.map_err(backend)?;
-            sqlx::query("SET LOCAL session_replication_role = replica")
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            for sql in [users, scim_users, POSTGRES_USER_EMAILS] {
-                sqlx::query(sql)
-                    .bind(template)
-                    .bind(first)
-                    .bind(last)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-            }
-            tx.commit().await.map_err(backend)?;
-        } else {
-            let mut conn = sqlx::SqliteConnection::connect(url)
-                .await
-                .map_err(backend)?;
-            let mut tx = conn.begin().await.map_err(backend)?;
-            for sql in [users, scim_users] {
-                sqlx::query(sql)
-                    .bind(template)
-                    .bind(first)
-                    .bind(last)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-            }
-            tx.commit().await.map_err(backend)?;
-        }
-        start = end;
+        let statements = [SQLITE_USERS, SQLITE_SCIM_USERS];
+        run_chunks!(
+            sqlx::SqliteConnection,
+            url,
+            template,
+            numbers,
+            [] as [&str; 0],
+            statements,
+            "ANALYZE"
+        )
     }
-    // Statistics and (PostgreSQL) the visibility map, as a database that has
-    // run for a while has them: a freshly loaded table misleads the planner.
-    let settle = if postgres {
-        "VACUUM ANALYZE users, scim_users, user_emails"
-    } else {
-        "ANALYZE"
-    };
-    if postgres {
-        let mut conn = sqlx::PgConnection::connect(url).await.map_err(backend)?;
-        sqlx::query(settle)
-            .execute(&mut conn)
-            .await
-            .map_err(backend)?;
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(url)
-            .await
-            .map_err(backend)?;
-        sqlx::query(settle)
-            .execute(&mut conn)
-            .await
-            .map_err(backend)?;
-    }
-    Ok(())
 }
 
 fn to_i64(n: u64) -> Result<i64, StoreError> {
