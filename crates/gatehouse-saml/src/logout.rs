@@ -103,14 +103,15 @@ pub fn request(
         .child(samlp("SessionIndex").text(session_index))
 }
 
-/// The IdP's LogoutResponse to an SP's request.
+/// The IdP's LogoutResponse to an SP's request; `sub_status` is a
+/// second-level code such as `PartialLogout` (SAML 2.0 Core §3.2.2.2).
 pub fn response(
     id: &str,
     issuer: &str,
     destination: &str,
     issue_instant: i64,
     in_response_to: &str,
-    status: &str,
+    (status, sub_status): (&str, Option<&str>),
 ) -> Element {
     samlp("LogoutResponse")
         .attr("ID", id)
@@ -119,5 +120,5 @@ pub fn response(
         .attr("Destination", destination)
         .attr("InResponseTo", in_response_to)
         .child(saml("Issuer").text(issuer))
-        .child(status_element(status, None))
+        .child(status_element(status, sub_status))
 }

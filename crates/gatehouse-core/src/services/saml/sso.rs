@@ -9,24 +9,40 @@
 //! signature of the request element itself), the ACS URL (or index) is one
 //! the SP registered, and the request ID was never seen before. Only then is
 //! anything sent to the ACS; earlier failures are shown to the user.
+//!
+//! `RequestedAuthnContext` maps onto the sign-on policy: a class only a
+//! second factor satisfies (REFEDS MFA, `MobileTwoFactorContract`,
+//! `TimeSyncToken`, Microsoft's `multipleauthn`, per the `Comparison`) makes
+//! the sign-in need one, as does the SP's own sign-on policy (like a
+//! client's); a password session is then stepped up ([`SsoStep::StepUp`]),
+//! the path OIDC's `acr_values=2` takes. A class nothing here satisfies, or a
+//! user with no factor to step up with, gets `NoAuthnContext` at the ACS.
+//! The `AuthnContextClassRef` sent says what happened: the class asked for,
+//! else REFEDS MFA or `PasswordProtectedTransport`.
 
+use gatehouse_saml::authn_context::{Comparison, Needs, RequestedAuthnContext};
 use gatehouse_saml::authn_request::AuthnRequest;
 use gatehouse_saml::binding::{Kind, RedirectMessage, post_decode};
-use gatehouse_saml::response::{self, Attribute, Envelope, SignParts, Signing};
+use gatehouse_saml::response::{self, Attribute, Encryption, Envelope, SignParts, Signing};
+use gatehouse_saml::x509::RsaPublicKey;
+use gatehouse_saml::xmlenc::{ContentCipher, Material, Recipient};
 use gatehouse_saml::{SamlError, authn_context, dsig, name_id_format, status};
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use super::{Saml, invalid, paths, sp_keys};
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::ids::OrgId;
 use crate::model::{
-    AcsEndpoint, NameIdSource, SamlParticipant, SamlPending, ServiceProvider, SsoSession, User,
-    UserStatus,
+    AcsEndpoint, NameIdSource, PolicyScope, RequestedContext, SamlParticipant, SamlPending,
+    ServiceProvider, SsoSession, User, UserStatus,
 };
 use crate::secret::TokenHash;
 use crate::services::audit::Target;
 use crate::services::principal::RequestContext;
+use crate::services::sessions::acr;
+use crate::services::signon_policy;
 
 /// How long a pending sign-in waits for the user.
 const PENDING_TTL_MS: Millis = 10 * 60 * 1000;
@@ -53,6 +69,14 @@ pub enum Inbound {
 pub enum SsoStep {
     /// Sign in (to `org`), then resume the pending sign-in `handle`.
     Login { handle: String, org: OrgId },
+    /// The session needs a second factor (for `app`'s policy): step it up
+    /// (`services::mfa::begin_step_up`), then resume `handle`; when the
+    /// user has no factor, [`Saml::sso_unmet`] answers instead.
+    StepUp {
+        handle: String,
+        org: OrgId,
+        app: PolicyScope,
+    },
     /// Auto-submit `SAMLResponse` (base64) and `RelayState` to the ACS.
     Post {
         acs_url: String,
@@ -198,13 +222,17 @@ impl Saml {
                 "this request was already used",
             ));
         }
+        let requested = request.requested_authn_context.map(|r| RequestedContext {
+            comparison: r.comparison.as_str().to_owned(),
+            classes: r.classes,
+        });
         self.pend(
             &sp,
             Some(request.id),
             acs.location.clone(),
             decoded.relay_state,
-            request.force_authn,
-            request.is_passive,
+            (request.force_authn, request.is_passive),
+            requested,
         )
         .await
     }
@@ -227,7 +255,8 @@ impl Saml {
             .location
             .clone();
         let relay_state = relay_state.or_else(|| sp.settings.default_relay_state.clone());
-        self.pend(&sp, None, acs, relay_state, false, false).await
+        self.pend(&sp, None, acs, relay_state, (false, false), None)
+            .await
     }
 
     async fn pend(
@@ -236,8 +265,8 @@ impl Saml {
         request_id: Option<String>,
         acs_url: String,
         relay_state: Option<String>,
-        force_authn: bool,
-        is_passive: bool,
+        (force_authn, is_passive): (bool, bool),
+        requested_authn_context: Option<RequestedContext>,
     ) -> Result<String> {
         if relay_state.as_ref().is_some_and(|r| r.len() > 1024) {
             return Err(Error::invalid(
@@ -258,6 +287,7 @@ impl Saml {
                 relay_state,
                 force_authn,
                 is_passive,
+                requested_authn_context,
                 created_at: now,
                 expires_at: now + PENDING_TTL_MS,
             })
@@ -303,9 +333,6 @@ impl Saml {
                 org: sp.org_id,
             });
         };
-        if !d.store.take_saml_pending(&hash).await? {
-            return Err(Error::NotFound("request"));
-        }
         let user = d
             .store
             .get_user(session.user_id)
@@ -313,10 +340,101 @@ impl Saml {
             .filter(|u| u.status == UserStatus::Active);
         let Some(user) = user else {
             return self
-                .failure(&pending, status::RESPONDER, Some(status::REQUEST_DENIED))
+                .answer_failure(&hash, &pending, Some(status::REQUEST_DENIED))
                 .await;
         };
-        self.success(ctx, &sp, &pending, &session, &user).await
+        if !self.may_use(&sp, &user).await? {
+            self.audit_failure(
+                ctx,
+                &sp,
+                "saml.not_assigned",
+                json!({ "user_id": user.id, "in_response_to": pending.request_id }),
+            )
+            .await?;
+            if pending.request_id.is_none() {
+                // IdP-initiated: no SP is waiting; the user gets a page.
+                if !d.store.take_saml_pending(&hash).await? {
+                    return Err(Error::NotFound("request"));
+                }
+                return Err(Error::Forbidden);
+            }
+            return self
+                .answer_failure(&hash, &pending, Some(status::REQUEST_DENIED))
+                .await;
+        }
+        let requested = pending.requested_authn_context.as_ref().map(wire_context);
+        if requested.as_ref().map(RequestedAuthnContext::needs) == Some(Needs::Impossible) {
+            return self
+                .answer_failure(&hash, &pending, Some(status::NO_AUTHN_CONTEXT))
+                .await;
+        }
+        let multi_factor = session.acr.as_deref() == Some(acr::MULTI_FACTOR);
+        if !multi_factor {
+            let app = PolicyScope::ServiceProvider(sp.id);
+            let asked =
+                requested.as_ref().map(RequestedAuthnContext::needs) == Some(Needs::MultiFactor);
+            let policy = signon_policy::requirement(d, &user, Some(&app), ctx.ip.as_deref())
+                .await?
+                .required;
+            if asked || policy {
+                if pending.is_passive {
+                    // §3.4.1: a second factor is interaction, which IsPassive forbids.
+                    return self
+                        .answer_failure(&hash, &pending, Some(status::NO_PASSIVE))
+                        .await;
+                }
+                return Ok(SsoStep::StepUp {
+                    handle: handle.to_owned(),
+                    org: sp.org_id,
+                    app,
+                });
+            }
+        }
+        let class = match &requested {
+            Some(requested) => requested.satisfied_by(multi_factor).map(str::to_owned),
+            None if multi_factor => Some(authn_context::REFEDS_MFA.to_owned()),
+            None if session.amr.iter().any(|m| m == "pwd") => {
+                Some(authn_context::PASSWORD_PROTECTED.to_owned())
+            }
+            None => Some(authn_context::UNSPECIFIED.to_owned()),
+        };
+        let Some(class) = class else {
+            return self
+                .answer_failure(&hash, &pending, Some(status::NO_AUTHN_CONTEXT))
+                .await;
+        };
+        if !d.store.take_saml_pending(&hash).await? {
+            return Err(Error::NotFound("request"));
+        }
+        self.success(ctx, &sp, &pending, &session, &user, &class)
+            .await
+    }
+
+    /// A pending sign-in that needed a second factor the user cannot give
+    /// (none enrolled): `NoAuthnContext` to the ACS (SAML 2.0 Core §3.2.2.2).
+    pub async fn sso_unmet(&self, handle: &str) -> Result<SsoStep> {
+        let d = &self.deps;
+        let hash = TokenHash::of(handle);
+        let pending = d
+            .store
+            .get_saml_pending(&hash, d.clock.now_millis())
+            .await?
+            .ok_or(Error::NotFound("request"))?;
+        self.answer_failure(&hash, &pending, Some(status::NO_AUTHN_CONTEXT))
+            .await
+    }
+
+    /// Spends the pending sign-in and answers it with a Responder failure.
+    async fn answer_failure(
+        &self,
+        hash: &TokenHash,
+        pending: &SamlPending,
+        second: Option<&str>,
+    ) -> Result<SsoStep> {
+        if !self.deps.store.take_saml_pending(hash).await? {
+            return Err(Error::NotFound("request"));
+        }
+        self.failure(pending, status::RESPONDER, second).await
     }
 
     async fn success(
@@ -326,6 +444,7 @@ impl Saml {
         pending: &SamlPending,
         session: &SsoSession,
         user: &User,
+        authn_context: &str,
     ) -> Result<SsoStep> {
         let d = &self.deps;
         let now = d.clock.now_millis();
@@ -351,16 +470,30 @@ impl Saml {
             })
             .await?;
         let attributes = self.attributes(sp, user).await?;
+        let encrypt_to = encryption_key(sp)?;
+        let cipher = ContentCipher::from_uri(&sp.settings.encryption_method).unwrap_or_default();
+        let mut content_key = Zeroizing::new(vec![0u8; cipher.key_len()]);
+        let mut iv = vec![0u8; cipher.iv_len()];
+        if encrypt_to.is_some() {
+            d.rng.fill(&mut content_key);
+            d.rng.fill(&mut iv);
+        }
+        let encryption = encrypt_to.as_ref().map(|(der, key)| Encryption {
+            cipher,
+            recipient: Recipient {
+                key,
+                certificate: Some(der),
+            },
+            material: Material {
+                key: &content_key,
+                iv: &iv,
+            },
+        });
         let (key, certificate) = self.signing_key().await?;
         let sign = |data: &[u8]| key.sign(data).map_err(|_| SamlError::Signing);
         let issuer = self.entity_id();
         let response_id = self.new_id();
         let assertion_id = self.new_id();
-        let authn_context = if session.amr.iter().any(|m| m == "pwd") {
-            authn_context::PASSWORD_PROTECTED
-        } else {
-            authn_context::UNSPECIFIED
-        };
         let xml = response::success(
             &Envelope {
                 id: &response_id,
@@ -390,6 +523,7 @@ impl Saml {
                 sign: &sign,
                 certificate: &certificate,
             },
+            encryption,
         )
         .map_err(|e| Error::Internal(format!("building a SAML response: {e}")))?;
         let event = d.audit(
@@ -397,7 +531,13 @@ impl Saml {
             ctx,
             "saml.response_issued",
             Target::new("service_provider", sp.id, Some(sp.org_id)),
-            json!({ "session_id": session.id, "in_response_to": pending.request_id, "assertion_id": assertion_id }),
+            json!({
+                "session_id": session.id,
+                "in_response_to": pending.request_id,
+                "assertion_id": assertion_id,
+                "authn_context": authn_context,
+                "encrypted": encrypt_to.is_some(),
+            }),
         );
         self.audit_log.record(event).await?;
         Ok(SsoStep::Post {
@@ -533,4 +673,30 @@ fn default_acs(sp: &ServiceProvider) -> Option<&AcsEndpoint> {
         .iter()
         .find(|a| a.is_default)
         .or_else(|| services.first())
+}
+
+/// The stored `RequestedAuthnContext` as the wire crate compares it.
+fn wire_context(stored: &RequestedContext) -> RequestedAuthnContext {
+    RequestedAuthnContext {
+        comparison: Comparison::parse(&stored.comparison).unwrap_or_default(),
+        classes: stored.classes.clone(),
+    }
+}
+
+/// The SP's encryption certificate (DER) and its key, when it wants
+/// encrypted assertions (validated at registration: the first certificate).
+fn encryption_key(sp: &ServiceProvider) -> Result<Option<(Vec<u8>, RsaPublicKey)>> {
+    if !sp.settings.encrypt_assertions {
+        return Ok(None);
+    }
+    use base64::Engine as _;
+    let der = sp
+        .settings
+        .encryption_certificates
+        .first()
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .ok_or_else(|| Error::Internal("the SP's encryption certificate is unreadable".into()))?;
+    let key = RsaPublicKey::from_certificate(&der)
+        .map_err(|e| Error::Internal(format!("the SP's encryption certificate: {e}")))?;
+    Ok(Some((der, key)))
 }
