@@ -282,7 +282,7 @@ impl Saml {
             };
             let request_id = self.new_id();
             let handle = d.rng.token(32);
-            let request = self.logout_request(&target, &slo, &request_id).await?;
+            let request = self.logout_request(&sp, &target, &slo, &request_id).await?;
             chain.state.steps += 1;
             let step = chain.state.steps;
             chain.state.current = Some(target);
@@ -333,6 +333,7 @@ impl Saml {
     /// Our signed LogoutRequest to an SP (SAML 2.0 Core §3.7.1).
     async fn logout_request(
         &self,
+        sp: &ServiceProvider,
         target: &LogoutTarget,
         slo: &SloEndpoint,
         request_id: &str,
@@ -342,8 +343,11 @@ impl Saml {
             &self.entity_id(),
             &slo.location,
             self.now_secs(),
-            &target.name_id,
-            &target.name_id_format,
+            logout::NameId {
+                value: &target.name_id,
+                format: &target.name_id_format,
+                sp_name_qualifier: &sp.entity_id,
+            },
             &target.session_index,
         );
         self.send(element, &slo.location, &slo.binding, Kind::Request, None)
