@@ -371,7 +371,7 @@ impl<DB: Engine> SamlStore for SqlStore<DB> {
             Stmt::new(concat!(
                 "SELECT ",
                 participant_cols!(),
-                " FROM saml_session_participants WHERE session_id = $1 ORDER BY created_at"
+                " FROM saml_session_participants WHERE session_id = $1 ORDER BY created_at, sp_id"
             ))
             .text(session.to_string()),
         )

@@ -830,10 +830,8 @@ fn factor_page(landing: Landing) -> String {
 /// the TOTP code after the password; the assertion then names that class.
 /// A password session is stepped up; IsPassive cannot be, and a class
 /// nothing here satisfies (or a user with no factor) gets NoAuthnContext.
-#[tokio::test]
-async fn requested_authn_context_steps_up_to_totp() {
+async fn requested_authn_context_steps_up_to_totp(server: TestServer) {
     use gatehouse_saml::authn_context::{PASSWORD_PROTECTED, REFEDS_MFA};
-    let server = TestServer::start().await;
     register(&server).await;
     let ada = user(&server, "ada").await;
     let uri = active_totp(&server, ada["id"].as_str().unwrap()).await;
@@ -990,9 +988,7 @@ async fn requested_authn_context_steps_up_to_totp() {
 
 /// The SP's own sign-on policy (like a client's) demands the second factor
 /// even when the request asks for nothing.
-#[tokio::test]
-async fn service_provider_policy_demands_totp() {
-    let server = TestServer::start().await;
+async fn service_provider_policy_demands_totp(server: TestServer) {
     let sp = register(&server).await;
     let ada = user(&server, "ada").await;
     let uri = active_totp(&server, ada["id"].as_str().unwrap()).await;
@@ -1041,9 +1037,7 @@ async fn service_provider_policy_demands_totp() {
 /// `EncryptedAssertion` (AES-256-GCM by default, AES-128-CBC on request)
 /// that `xmlsec1 --decrypt` opens with the SP's private key; the assertion
 /// inside carries its own verifying signature.
-#[tokio::test]
-async fn encrypted_assertions_for_an_sp_with_an_encryption_key() {
-    let server = TestServer::start().await;
+async fn encrypted_assertions_for_an_sp_with_an_encryption_key(server: TestServer) {
     let sp = register(&server).await;
     let id = sp["id"].as_str().unwrap();
     user(&server, "ada").await;
@@ -1181,9 +1175,7 @@ fn xmlsec1_decrypts(response: &str, key_pem: &str) -> Option<String> {
 /// With `assignment_required`, only assigned users (directly or through a
 /// group) get an assertion; others get `RequestDenied` (SP-initiated) or a
 /// page (IdP-initiated). Assignments are audited.
-#[tokio::test]
-async fn assignment_required_denies_unassigned_users() {
-    let server = TestServer::start().await;
+async fn assignment_required_denies_unassigned_users(server: TestServer) {
     let sp = register(&server).await;
     let id = sp["id"].as_str().unwrap();
     let ada = user(&server, "ada").await;
@@ -1427,6 +1419,8 @@ async fn signed_in_to_both(server: &TestServer, browser: &Browser, tag: &str) ->
             .await
             .unwrap(),
     );
+    // SP 2 joins the session after SP 1 (the chain's order).
+    server.clock.advance_secs(1);
     let url = sso_url(
         server,
         &request_from(SP2, &format!("_b{tag}"), ACS2),
@@ -1502,9 +1496,7 @@ fn logout_response_from(issuer: &str, in_response_to: &str, status: &str) -> Ele
 /// LogoutResponse continues the chain to SP 1's LogoutResponse. An SP that
 /// does not answer is skipped with the page's link, and SP 1 hears
 /// `PartialLogout`. A replayed LogoutResponse does nothing.
-#[tokio::test]
-async fn sp_initiated_logout_reaches_the_other_sps() {
-    let server = TestServer::start().await;
+async fn sp_initiated_logout_reaches_the_other_sps(server: TestServer) {
     register(&server).await;
     register_second(&server).await;
     let ada = user(&server, "ada").await;
@@ -1581,9 +1573,7 @@ async fn sp_initiated_logout_reaches_the_other_sps() {
 /// IdP-initiated: signing out at `/oauth2/logout` sends LogoutRequests to
 /// every SAML SP of the session (SP 1 on Redirect, SP 2 on POST), each
 /// continuing when its LogoutResponse comes back, then the signed-out page.
-#[tokio::test]
-async fn idp_initiated_logout_reaches_every_sp() {
-    let server = TestServer::start().await;
+async fn idp_initiated_logout_reaches_every_sp(server: TestServer) {
     register(&server).await;
     register_second(&server).await;
     user(&server, "ada").await;
@@ -1637,4 +1627,84 @@ async fn idp_initiated_logout_reaches_every_sp() {
         matches!(&landing, Landing::Page(200, html) if html.contains("name=\"password\"")),
         "{landing:?}"
     );
+}
+
+// ------------------------------------------------ on both engines
+
+#[tokio::test]
+async fn requested_authn_context_steps_up_to_totp_sqlite() {
+    requested_authn_context_steps_up_to_totp(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn requested_authn_context_steps_up_to_totp_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    requested_authn_context_steps_up_to_totp(server).await;
+}
+
+#[tokio::test]
+async fn service_provider_policy_demands_totp_sqlite() {
+    service_provider_policy_demands_totp(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn service_provider_policy_demands_totp_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    service_provider_policy_demands_totp(server).await;
+}
+
+#[tokio::test]
+async fn encrypted_assertions_for_an_sp_with_an_encryption_key_sqlite() {
+    encrypted_assertions_for_an_sp_with_an_encryption_key(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn encrypted_assertions_for_an_sp_with_an_encryption_key_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    encrypted_assertions_for_an_sp_with_an_encryption_key(server).await;
+}
+
+#[tokio::test]
+async fn assignment_required_denies_unassigned_users_sqlite() {
+    assignment_required_denies_unassigned_users(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn assignment_required_denies_unassigned_users_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    assignment_required_denies_unassigned_users(server).await;
+}
+
+#[tokio::test]
+async fn sp_initiated_logout_reaches_the_other_sps_sqlite() {
+    sp_initiated_logout_reaches_the_other_sps(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn sp_initiated_logout_reaches_the_other_sps_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    sp_initiated_logout_reaches_the_other_sps(server).await;
+}
+
+#[tokio::test]
+async fn idp_initiated_logout_reaches_every_sp_sqlite() {
+    idp_initiated_logout_reaches_every_sp(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn idp_initiated_logout_reaches_every_sp_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    idp_initiated_logout_reaches_every_sp(server).await;
 }
