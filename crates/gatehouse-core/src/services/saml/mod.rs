@@ -1,6 +1,6 @@
 //! The SAML 2.0 identity provider: service providers ([`service_providers`]),
-//! app assignment ([`assignments`]), Web Browser SSO ([`sso`]) and Single
-//! Logout ([`slo`]). The wire formats
+//! app assignment ([`assignments`]), Web Browser SSO ([`sso`], its
+//! Responses built in `response`) and Single Logout ([`slo`]). The wire formats
 //! are `gatehouse-saml`'s; this module decides.
 //!
 //! Signing uses the active RS256 key of [`Keys`], so SAML keys rotate with
@@ -10,6 +10,7 @@
 //! certificate without storing it.
 
 pub mod assignments;
+mod response;
 pub mod service_providers;
 pub mod slo;
 pub mod sso;
