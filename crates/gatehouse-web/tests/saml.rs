@@ -1708,3 +1708,56 @@ async fn idp_initiated_logout_reaches_every_sp_postgres() {
     };
     idp_initiated_logout_reaches_every_sp(server).await;
 }
+
+/// Across OIDC and SAML: a browser signed in to an OIDC client and a SAML
+/// SP; the client's RP-initiated logout (`id_token_hint`,
+/// `post_logout_redirect_uri`) first sends the SP its LogoutRequest, and its
+/// LogoutResponse leads on to the client's `post_logout_redirect_uri`.
+#[tokio::test]
+async fn oidc_logout_reaches_the_saml_sp_before_the_redirect() {
+    use openidconnect::TokenResponse as _;
+    let server = TestServer::start().await;
+    register(&server).await;
+    user(&server, "ada").await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let (client_id, secret) = common::rp::register(&server, json!({})).await;
+    let rp = common::rp::discover(&server, &client_id, &secret).await;
+    let started = common::rp::start(&rp, &["email"], &[]);
+    let code = common::rp::sign_in(&browser, &started, "ada").await;
+    let tokens = common::rp::exchange(&rp, &code, started.verifier).await;
+    let id_token = tokens.id_token().unwrap().to_string();
+    // The same SSO session signs in to the SAML SP without a password.
+    let url = sso_url(&server, &authn_request("_oidc-saml", ACS), None, None);
+    let (response, _) = posted(&browser.walk(&url, None, Consent::Allow).await.unwrap());
+    let session_index = attr_of(&response, "AuthnStatement", "SessionIndex").unwrap();
+
+    let url = format!(
+        "{}?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye",
+        server.url("/oauth2/logout"),
+        urlencode("http://127.0.0.1:9/signed-out")
+    );
+    let Landing::Page(200, html) = browser.walk(&url, None, Consent::Allow).await.unwrap() else {
+        panic!("no logout step page")
+    };
+    let next = link(&html, "next");
+    let message = RedirectMessage::decode(next.split_once('?').unwrap().1).unwrap();
+    let certificate = idp_certificate(&server).await;
+    message
+        .verify(&[RsaPublicKey::from_certificate(&certificate).unwrap()])
+        .unwrap();
+    assert_eq!(text_of(&message.xml, "SessionIndex"), session_index);
+    let request_id = attr_of(&message.xml, "LogoutRequest", "ID").unwrap();
+    let answer = redirect_url(
+        &server.url("/saml/slo"),
+        Kind::Response,
+        &logout_response_from(SP, &request_id, gatehouse_saml::status::SUCCESS).canonical(),
+        None,
+        None,
+    )
+    .unwrap();
+    let landing = browser.walk(&answer, None, Consent::Allow).await.unwrap();
+    assert_eq!(
+        landing,
+        Landing::Client("http://127.0.0.1:9/signed-out?state=bye".into())
+    );
+}
