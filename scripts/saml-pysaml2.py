@@ -5,7 +5,15 @@ Starts `gatehouse serve` from the built binary on a free port with a fresh
 SQLite data dir, registers a pysaml2 SP from its own metadata through the
 admin API, and has pysaml2 complete SP-initiated SSO (Redirect binding in,
 POST binding out, signatures checked by pysaml2 with xmlsec1) through the
-hosted /login, then single logout; afterwards the SSO session must be gone.
+hosted /login, with the assertion encrypted to the SP's encryption key
+(AES-256-GCM, RSA-OAEP; pysaml2 decrypts it), then single logout; afterwards
+the SSO session must be gone.
+
+Then single logout across two pysaml2 SPs, both directions: SP 1's
+LogoutRequest makes Gatehouse send a signed LogoutRequest to SP 2 (POST
+binding), which pysaml2 handles and answers, and SP 1 gets the final
+LogoutResponse; signing out at /oauth2/logout (IdP-initiated) sends
+LogoutRequests to both SPs (Redirect, then POST) before the signed-out page.
 
 Usage: saml-pysaml2.py <path to the gatehouse binary>
 Run with the venv's python that has pysaml2 (see .ci/run).
@@ -29,6 +37,7 @@ from saml2.metadata import create_metadata_string
 TOKEN = "gha_pysaml2-e2e-bootstrap-token-0123456789"
 PASSWORD = "correct-horse-battery-9"
 SP_BASE = "http://127.0.0.1:9/sp"
+SP2_BASE = "http://127.0.0.1:9/sp2"
 
 
 def free_port():
@@ -82,10 +91,14 @@ def run(base, work):
     idp_metadata = os.path.join(work, "idp.xml")
     with open(idp_metadata, "w") as f:
         f.write(requests.get(base + "/saml/metadata").text)
+    key_file, cert_file = keypair(work, "sp1")
     config = SPConfig()
     config.load({
         "entityid": SP_BASE + "/metadata",
         "xmlsec_binary": "/usr/bin/xmlsec1",
+        # The SP's encryption key pair: its certificate goes into the SP
+        # metadata (KeyDescriptor use="encryption"); pysaml2 decrypts with it.
+        "encryption_keypairs": [{"key_file": key_file, "cert_file": cert_file}],
         # Our attribute names are plain (NameFormat basic), not pysaml2's URN maps.
         "allow_unknown_attributes": True,
         "metadata": {"local": [idp_metadata]},
@@ -110,8 +123,10 @@ def run(base, work):
     sp_id = r.json()["id"]
     r = requests.patch(base + f"/api/v1/saml/service-providers/{sp_id}", headers=admin,
                        json={"attributes": [{"name": "mail", "source": "email"},
-                                            {"name": "givenName", "source": "given_name"}]})
+                                            {"name": "givenName", "source": "given_name"}],
+                             "encrypt_assertions": True})
     assert r.status_code == 200, r.text
+    assert r.json()["encryption_certificates"], "the metadata's encryption key was not read"
 
     idp_entity = base + "/saml/metadata"
     browser = requests.Session()
@@ -126,6 +141,10 @@ def run(base, work):
     if os.environ.get("SAML_DEBUG"):
         import base64
         print(base64.b64decode(hidden(page, "SAMLResponse")).decode())
+    import base64
+    raw = base64.b64decode(hidden(page, "SAMLResponse")).decode()
+    assert "EncryptedAssertion" in raw and "xmlenc11#aes256-gcm" in raw, raw
+    assert "ada@example.com" not in raw, raw
     response = sp.parse_authn_request_response(
         hidden(page, "SAMLResponse"), BINDING_HTTP_POST, outstanding={request_id: "/"})
     assert response is not None, "pysaml2 refused the response"
@@ -160,6 +179,146 @@ def run(base, work):
     r = browser.get(dict(info["headers"])["Location"], allow_redirects=True)
     assert 'name="password"' in r.text, r.text
     print("pysaml2: session ended; SP-initiated SSO and SLO complete")
+
+    two_sp_logout(base, work, admin, idp_metadata, idp_entity)
+
+
+def keypair(work, name):
+    """A fresh RSA-2048 key and self-signed certificate (PEM files)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime(2024, 1, 1)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650 * 3))
+            .sign(key, hashes.SHA256()))
+    key_file = os.path.join(work, name + "-key.pem")
+    cert_file = os.path.join(work, name + "-cert.pem")
+    with open(key_file, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    with open(cert_file, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    return key_file, cert_file
+
+
+def make_sp(base_url, idp_metadata, slo_binding):
+    config = SPConfig()
+    config.load({
+        "entityid": base_url + "/metadata",
+        "xmlsec_binary": "/usr/bin/xmlsec1",
+        "allow_unknown_attributes": True,
+        "metadata": {"local": [idp_metadata]},
+        "service": {"sp": {
+            "endpoints": {
+                "assertion_consumer_service": [(base_url + "/acs", BINDING_HTTP_POST)],
+                "single_logout_service": [(base_url + "/slo", slo_binding)],
+            },
+            "want_response_signed": True,
+            "want_assertions_signed": True,
+            "authn_requests_signed": False,
+            "logout_requests_signed": False,
+            "logout_responses_signed": False,
+            "allow_unsolicited": False,
+            "name_id_format": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+        }},
+    })
+    return Saml2Client(config), create_metadata_string(None, config=config, valid=1)
+
+
+def sso(sp, browser, base, idp_entity, first):
+    """SP-initiated SSO with pysaml2; returns the NameID pysaml2 read."""
+    request_id, info = sp.prepare_for_authenticate(entityid=idp_entity, binding=BINDING_HTTP_REDIRECT)
+    location = dict(info["headers"])["Location"]
+    if first:
+        page = sign_in(browser, base, location)
+    else:
+        page = browser.get(location, allow_redirects=True).text
+        assert "SAMLResponse" in page, page
+    response = sp.parse_authn_request_response(
+        hidden(page, "SAMLResponse"), BINDING_HTTP_POST, outstanding={request_id: "/"})
+    assert response is not None, "pysaml2 refused the response"
+    return response.name_id
+
+
+def redirect_params(url):
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    return {k: v[0] for k, v in query.items()}
+
+
+def answer_step(sp, name_id, browser, base, page):
+    """A logout step page: pysaml2 handles the LogoutRequest it carries (POST
+    form or Redirect link) and its LogoutResponse goes back to Gatehouse.
+    Returns Gatehouse's answer to that LogoutResponse."""
+    action = form_action(page)
+    if action is not None:
+        out = sp.handle_logout_request(hidden(page, "SAMLRequest"), name_id, BINDING_HTTP_POST,
+                                       relay_state=hidden(page, "RelayState"))
+    else:
+        m = re.search(r'id="next" href="([^"]*)"', page)
+        assert m, page
+        params = redirect_params(html.unescape(m.group(1)))
+        out = sp.handle_logout_request(params["SAMLRequest"], name_id, BINDING_HTTP_REDIRECT,
+                                       relay_state=params.get("RelayState"),
+                                       sigalg=params.get("SigAlg"), signature=params.get("Signature"))
+    assert not sp.users.subjects(), "pysaml2 did not log the user out locally"
+    if out.get("method") == "POST":
+        data = out["data"]
+        action = html.unescape(re.search(r'<form[^>]* action="([^"]*)"', data).group(1))
+        return browser.post(action, allow_redirects=False, data={
+            "SAMLResponse": hidden(data, "SAMLResponse"),
+            "RelayState": hidden(data, "RelayState") or ""})
+    return browser.get(dict(out["headers"])["Location"], allow_redirects=False)
+
+
+def two_sp_logout(base, work, admin, idp_metadata, idp_entity):
+    sp1, meta1 = make_sp(SP_BASE + "-a", idp_metadata, BINDING_HTTP_REDIRECT)
+    sp2, meta2 = make_sp(SP2_BASE, idp_metadata, BINDING_HTTP_POST)
+    for metadata in (meta1, meta2):
+        r = requests.post(base + "/api/v1/saml/service-providers", data=metadata,
+                          headers=dict(admin, **{"Content-Type": "application/samlmetadata+xml"}))
+        assert r.status_code == 201, r.text
+
+    # SP-initiated: SP 1 asks, Gatehouse logs out SP 2 first, then answers SP 1.
+    browser = requests.Session()
+    name1 = sso(sp1, browser, base, idp_entity, True)
+    name2 = sso(sp2, browser, base, idp_entity, False)
+    results = sp1.global_logout(name1)
+    (binding, http_info), = results.values()
+    assert binding == BINDING_HTTP_REDIRECT, binding
+    r = browser.get(dict(http_info["headers"])["Location"], allow_redirects=False)
+    assert r.status_code == 200 and "Signing you out" in r.text, (r.status_code, r.text)
+    r = answer_step(sp2, name2, browser, base, r.text)
+    assert r.status_code == 302, (r.status_code, r.text)
+    back = r.headers["Location"]
+    assert back.startswith(SP_BASE + "-a/slo?"), back
+    params = redirect_params(back)
+    logout = sp1.parse_logout_request_response(params["SAMLResponse"], BINDING_HTTP_REDIRECT)
+    assert logout is not None and logout.status_ok(), "pysaml2 refused the final LogoutResponse"
+    print("pysaml2: SP-initiated SLO across two SPs ok")
+
+    # IdP-initiated: /oauth2/logout sends LogoutRequests to both SPs.
+    browser = requests.Session()
+    name1 = sso(sp1, browser, base, idp_entity, True)
+    name2 = sso(sp2, browser, base, idp_entity, False)
+    r = browser.get(base + "/oauth2/logout")
+    assert "Sign out?" in r.text, r.text
+    r = browser.post(base + "/oauth2/logout", allow_redirects=False,
+                     data={"csrf": hidden(r.text, "csrf"), "confirm": "yes"})
+    assert r.status_code == 200 and "Signing you out" in r.text, (r.status_code, r.text)
+    # One step per SP, in the order they joined; each page names its SP.
+    for _ in range(2):
+        which = (sp2, name2) if "sp2/slo" in html.unescape(r.text) else (sp1, name1)
+        r = answer_step(which[0], which[1], browser, base, r.text)
+        assert r.status_code == 200, (r.status_code, r.text)
+    assert "signed out" in r.text and not sp1.users.subjects(), r.text
+    print("pysaml2: IdP-initiated SLO across two SPs ok")
 
 
 def sign_in(browser, base, location):

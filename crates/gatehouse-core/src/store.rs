@@ -26,8 +26,9 @@ use crate::model::{
     RefreshRotation, RefreshToken, SignOnPolicy, SsoSession, StoredKey, TokenScope, User,
     UserQuery,
 };
+use crate::model::{AppAssignment, AppRef, AssignmentSubject};
 use crate::model::{CounterKey, CounterState, KnownDevice, ThrottlePolicy};
-use crate::model::{SamlParticipant, SamlPending, ServiceProvider};
+use crate::model::{SamlLogoutChain, SamlParticipant, SamlPending, ServiceProvider};
 use crate::model::{ScimGroup, ScimListQuery, ScimPage, ScimUser};
 use crate::password::StoredPassword;
 use crate::secret::TokenHash;
@@ -433,7 +434,59 @@ pub trait SamlStore: Send + Sync {
     ) -> StoreResult<Option<SamlParticipant>>;
     /// Every SP the session signed in to.
     async fn saml_participants(&self, session: SessionId) -> StoreResult<Vec<SamlParticipant>>;
+    /// Stores a new logout chain (and purges expired ones).
+    async fn put_saml_logout_chain(&self, chain: &SamlLogoutChain, now: Millis) -> StoreResult<()>;
+    /// The unexpired chain whose "continue" handle hashes to `handle_hash`.
+    async fn find_saml_logout_chain(
+        &self,
+        handle_hash: &TokenHash,
+        now: Millis,
+    ) -> StoreResult<Option<SamlLogoutChain>>;
+    /// The unexpired chain awaiting the LogoutResponse to `request_id`.
+    async fn find_saml_logout_chain_by_request(
+        &self,
+        request_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<SamlLogoutChain>>;
+    /// Compare-and-set: stores `chain` (new handle, request id and state)
+    /// only while its outstanding request is still `expected_request_id`;
+    /// `false` when another request advanced it first.
+    async fn advance_saml_logout_chain(
+        &self,
+        chain: &SamlLogoutChain,
+        expected_request_id: &str,
+    ) -> StoreResult<bool>;
+    /// Deletes the chain while its outstanding request is `expected_request_id`;
+    /// `false` when another request finished or advanced it.
+    async fn finish_saml_logout_chain(
+        &self,
+        id: &str,
+        expected_request_id: &str,
+    ) -> StoreResult<bool>;
 }
+/// App assignments (`app_assignments`): users and groups allowed to use an
+/// application that requires assignment, shared by SAML SPs and OAuth clients.
+#[async_trait]
+pub trait AppAssignmentStore: Send + Sync {
+    /// `true` when added, `false` when it already existed (no audit then).
+    async fn add_app_assignment(
+        &self,
+        assignment: &AppAssignment,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// `false` when absent.
+    async fn remove_app_assignment(
+        &self,
+        app: &AppRef,
+        subject: &AssignmentSubject,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// The app's assignments: users, then groups, each in id order.
+    async fn list_app_assignments(&self, app: &AppRef) -> StoreResult<Vec<AppAssignment>>;
+    /// Whether the user is assigned directly or is a member of an assigned group.
+    async fn is_assigned(&self, app: &AppRef, user: UserId) -> StoreResult<bool>;
+}
+
 // ---- Multifactor authentication (factors, half-signed-in state, sign-on policies).
 
 /// Second factors of users: TOTP factors and recovery codes. Every use is a
@@ -747,6 +800,7 @@ pub trait Store:
     + ScimStore
     + SignInThrottleStore
     + GroupRuleStore
+    + AppAssignmentStore
 {
 }
 
@@ -769,5 +823,6 @@ impl<T> Store for T where
         + ScimStore
         + SignInThrottleStore
         + GroupRuleStore
+        + AppAssignmentStore
 {
 }

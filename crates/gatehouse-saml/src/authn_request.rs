@@ -2,6 +2,7 @@
 //! decides on. Signatures are checked by the caller once it knows the SP:
 //! [`crate::binding::RedirectMessage::verify`] or [`crate::dsig::verify_root`].
 
+use crate::authn_context::{Comparison, RequestedAuthnContext};
 use crate::dsig;
 use crate::error::{Result, SamlError};
 use crate::ns::{SAML, SAMLP};
@@ -19,8 +20,8 @@ pub struct AuthnRequest {
     pub force_authn: bool,
     pub is_passive: bool,
     pub name_id_format: Option<String>,
-    /// `RequestedAuthnContext/AuthnContextClassRef` values.
-    pub requested_authn_contexts: Vec<String>,
+    /// `RequestedAuthnContext`, if the SP sent one.
+    pub requested_authn_context: Option<RequestedAuthnContext>,
     /// Whether the XML carries an enveloped signature (POST binding).
     pub signed: bool,
 }
@@ -47,13 +48,23 @@ impl AuthnRequest {
             .map(xml::text)
             .filter(|i| !i.is_empty())
             .ok_or_else(|| SamlError::Invalid("no Issuer".into()))?;
-        let requested_authn_contexts = xml::child(root, SAMLP, "RequestedAuthnContext")
+        let requested_authn_context = xml::child(root, SAMLP, "RequestedAuthnContext")
             .map(|rac| {
-                xml::children(rac, SAML, "AuthnContextClassRef")
+                let comparison = match rac.attribute("Comparison") {
+                    None => Comparison::Exact,
+                    Some(c) => Comparison::parse(c).ok_or_else(|| {
+                        SamlError::Invalid("RequestedAuthnContext has a bad Comparison".into())
+                    })?,
+                };
+                let classes: Vec<String> = xml::children(rac, SAML, "AuthnContextClassRef")
                     .map(xml::text)
-                    .collect()
+                    .collect();
+                Ok::<_, SamlError>(RequestedAuthnContext {
+                    comparison,
+                    classes,
+                })
             })
-            .unwrap_or_default();
+            .transpose()?;
         Ok(Self {
             id,
             issuer,
@@ -74,7 +85,7 @@ impl AuthnRequest {
             name_id_format: xml::child(root, SAMLP, "NameIDPolicy")
                 .and_then(|p| p.attribute("Format"))
                 .map(str::to_owned),
-            requested_authn_contexts,
+            requested_authn_context,
             signed,
         })
     }

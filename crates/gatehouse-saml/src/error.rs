@@ -26,6 +26,9 @@ pub enum SamlError {
     /// Our own signing key failed.
     #[error("signing failed")]
     Signing,
+    /// Encrypting for the SP failed (a key aws-lc-rs refuses, bad key or IV length).
+    #[error("encryption failed: {0}")]
+    Encryption(String),
 }
 
 pub type Result<T> = std::result::Result<T, SamlError>;

@@ -20,11 +20,14 @@
 //! | [`x509`] | the IdP's self-signed certificate, and the RSA key inside an SP's certificate |
 //! | [`binding`] | HTTP-Redirect (DEFLATE, query signatures) and HTTP-POST encodings |
 //! | [`metadata`] | our IdP metadata, and parsing an SP's metadata |
+//! | [`authn_context`] | `RequestedAuthnContext`: comparing requested classes with what a sign-in proved |
 //! | [`authn_request`] | parsing `<samlp:AuthnRequest>` |
 //! | [`response`] | building the signed `<samlp:Response>` and its `<saml:Assertion>` |
 //! | [`logout`] | `<samlp:LogoutRequest>` and `<samlp:LogoutResponse>`, both ways |
+//! | [`xmlenc`] | XML Encryption 1.1 of an assertion for an SP: AES-GCM or AES-CBC content, RSA-OAEP key transport |
 //! | [`time`] | `xs:dateTime` rendering of unix seconds |
 
+pub mod authn_context;
 pub mod authn_request;
 pub mod binding;
 pub mod c14n;
@@ -37,6 +40,7 @@ pub mod time;
 pub mod tree;
 pub mod x509;
 pub mod xml;
+pub mod xmlenc;
 
 pub use error::SamlError;
 
@@ -46,6 +50,7 @@ pub mod ns {
     pub const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
     pub const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
     pub const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+    pub const XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
 }
 
 /// SAML binding URIs (SAML 2.0 Bindings §3.4, §3.5).
@@ -73,11 +78,5 @@ pub mod status {
     pub const NO_PASSIVE: &str = "urn:oasis:names:tc:SAML:2.0:status:NoPassive";
     pub const REQUEST_DENIED: &str = "urn:oasis:names:tc:SAML:2.0:status:RequestDenied";
     pub const PARTIAL_LOGOUT: &str = "urn:oasis:names:tc:SAML:2.0:status:PartialLogout";
-}
-
-/// `AuthnContextClassRef` values (SAML 2.0 Authentication Context §3.4).
-pub mod authn_context {
-    pub const PASSWORD_PROTECTED: &str =
-        "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
-    pub const UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified";
+    pub const NO_AUTHN_CONTEXT: &str = "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext";
 }

@@ -82,6 +82,16 @@ pub fn parse(text: &str) -> Result<LogoutMessage> {
     }
 }
 
+/// The user as a LogoutRequest names them: exactly the `<saml:NameID>` the
+/// assertion carried (SAML 2.0 Core §3.7.1; SPs compare all of it).
+#[derive(Debug, Clone, Copy)]
+pub struct NameId<'a> {
+    pub value: &'a str,
+    pub format: &'a str,
+    /// The SP's entity ID, as `SPNameQualifier` in the assertion.
+    pub sp_name_qualifier: &'a str,
+}
+
 /// A LogoutRequest from the IdP to an SP (unsigned; sign it with
 /// [`dsig::sign_enveloped`] at position 1 for POST, or on the query for Redirect).
 pub fn request(
@@ -89,8 +99,7 @@ pub fn request(
     issuer: &str,
     destination: &str,
     issue_instant: i64,
-    name_id: &str,
-    name_id_format: &str,
+    name_id: NameId<'_>,
     session_index: &str,
 ) -> Element {
     samlp("LogoutRequest")
@@ -99,18 +108,24 @@ pub fn request(
         .attr("IssueInstant", date_time(issue_instant))
         .attr("Destination", destination)
         .child(saml("Issuer").text(issuer))
-        .child(saml("NameID").attr("Format", name_id_format).text(name_id))
+        .child(
+            saml("NameID")
+                .attr("Format", name_id.format)
+                .attr("SPNameQualifier", name_id.sp_name_qualifier)
+                .text(name_id.value),
+        )
         .child(samlp("SessionIndex").text(session_index))
 }
 
-/// The IdP's LogoutResponse to an SP's request.
+/// The IdP's LogoutResponse to an SP's request; `sub_status` is a
+/// second-level code such as `PartialLogout` (SAML 2.0 Core §3.2.2.2).
 pub fn response(
     id: &str,
     issuer: &str,
     destination: &str,
     issue_instant: i64,
     in_response_to: &str,
-    status: &str,
+    (status, sub_status): (&str, Option<&str>),
 ) -> Element {
     samlp("LogoutResponse")
         .attr("ID", id)
@@ -119,5 +134,5 @@ pub fn response(
         .attr("Destination", destination)
         .attr("InResponseTo", in_response_to)
         .child(saml("Issuer").text(issuer))
-        .child(status_element(status, None))
+        .child(status_element(status, sub_status))
 }

@@ -7,6 +7,7 @@ use crate::ns::{SAML, SAMLP};
 use crate::status;
 use crate::time::date_time;
 use crate::tree::Element;
+use crate::xmlenc::{self, ContentCipher, Material, Recipient};
 
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 const ATTRNAME_BASIC: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic";
@@ -72,6 +73,15 @@ pub struct Assertion<'a> {
     pub session_not_on_or_after: Option<i64>,
 }
 
+/// Encrypting the assertion for the SP (`<saml:EncryptedAssertion>`).
+#[derive(Debug, Clone, Copy)]
+pub struct Encryption<'a> {
+    pub cipher: ContentCipher,
+    pub recipient: Recipient<'a>,
+    /// Fresh content key and IV.
+    pub material: Material<'a>,
+}
+
 /// Which parts carry a signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignParts {
@@ -80,12 +90,14 @@ pub struct SignParts {
 }
 
 /// A successful response, signed as `parts` says. The assertion is signed
-/// first, so a signed response covers the signed assertion.
+/// first, then encrypted when `encryption` is given, so a signed response
+/// covers the (signed, encrypted) assertion.
 pub fn success(
     envelope: &Envelope<'_>,
     assertion: &Assertion<'_>,
     parts: SignParts,
     signing: Signing<'_>,
+    encryption: Option<Encryption<'_>>,
 ) -> Result<String> {
     let now = envelope.issue_instant;
     let not_on_or_after = date_time(now + assertion.lifetime);
@@ -145,6 +157,14 @@ pub fn success(
     }
     if parts.assertion {
         sign_enveloped(&mut element, 1, signing.sign, signing.certificate)?;
+    }
+    if let Some(encryption) = encryption {
+        element = xmlenc::encrypt_assertion(
+            &element,
+            encryption.cipher,
+            encryption.recipient,
+            encryption.material,
+        )?;
     }
     render(
         envelope,

@@ -31,6 +31,24 @@ impl RsaPublicKey {
         &self.0
     }
 
+    #[cfg(test)]
+    pub(crate) fn from_pkcs1_for_tests(der: Vec<u8>) -> Self {
+        Self(der)
+    }
+
+    /// The key as X.509 `SubjectPublicKeyInfo` DER (RFC 5280 §4.1.2.7), as
+    /// `aws-lc-rs` reads an encryption key.
+    pub fn spki(&self) -> Vec<u8> {
+        let algorithm = tlv(
+            SEQUENCE,
+            &[tlv(OID, RSA_ENCRYPTION), tlv(NULL, &[])].concat(),
+        );
+        let mut bits = Vec::with_capacity(self.0.len() + 1);
+        bits.push(0);
+        bits.extend_from_slice(&self.0);
+        tlv(SEQUENCE, &[algorithm, tlv(BIT_STRING, &bits)].concat())
+    }
+
     /// The key inside a DER certificate (RFC 5280 §4.1.2.7).
     pub fn from_certificate(certificate: &[u8]) -> Result<Self> {
         let bad = |why: &str| SamlError::Certificate(why.to_owned());

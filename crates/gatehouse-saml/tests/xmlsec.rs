@@ -17,7 +17,8 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use gatehouse_saml::response::{self, Attribute, Envelope, SignParts, Signing};
+use gatehouse_saml::response::{self, Attribute, Encryption, Envelope, SignParts, Signing};
+use gatehouse_saml::xmlenc::{ContentCipher, Material, Recipient};
 use gatehouse_saml::{authn_context, dsig, name_id_format};
 use support::TestKey;
 
@@ -97,6 +98,7 @@ fn signed_response(key: &TestKey, parts: SignParts) -> String {
             sign: &|d| key.sign(d),
             certificate: &key.certificate,
         },
+        None,
     )
     .unwrap()
 }
@@ -245,4 +247,132 @@ fn requests_signed_by_xmlsec1_verify_here() {
     // And a change xmlsec1 would notice, we notice too.
     let tampered = signed.replace("t&amp;&lt;", "u&amp;&lt;");
     assert!(dsig::verify_root(&tampered, &[key.public()]).is_err());
+}
+
+/// `xmlsec1 --decrypt` with the SP's private key, as pysaml2 runs it; the
+/// decrypted document on stdout, or `None` when xmlsec1 refuses.
+fn decrypt(dir: &Path, xml: &str, key_pem: &str) -> Option<String> {
+    let document = dir.join("encrypted.xml");
+    let key = dir.join("sp-key.pem");
+    std::fs::write(&document, xml).unwrap();
+    std::fs::write(&key, key_pem).unwrap();
+    let output = Command::new("xmlsec1")
+        .arg("--decrypt")
+        .arg("--privkey-pem")
+        .arg(&key)
+        .arg(&document)
+        .output()
+        .unwrap();
+    if !output.status.success() {
+        eprintln!(
+            "xmlsec1 --decrypt: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return None;
+    }
+    Some(String::from_utf8(output.stdout).unwrap())
+}
+
+/// An encrypted assertion (each content cipher) decrypts in xmlsec1 with
+/// the SP's key; the decrypted assertion's signature verifies there, and the
+/// response signature covers the encrypted form. A tampered ciphertext does
+/// not decrypt; another key does not decrypt.
+#[test]
+fn encrypted_assertions_decrypt_in_xmlsec1() {
+    if !xmlsec1() {
+        return;
+    }
+    let idp = TestKey::generate();
+    let sp = TestKey::generate();
+    let sp_public = sp.public();
+    let dir = tempfile::tempdir().unwrap();
+    for cipher in [
+        ContentCipher::Aes256Gcm,
+        ContentCipher::Aes128Cbc,
+        ContentCipher::Aes256Cbc,
+    ] {
+        let content_key: Vec<u8> = (0..cipher.key_len()).map(|i| i as u8 * 7 + 1).collect();
+        let iv: Vec<u8> = (0..cipher.iv_len()).map(|i| i as u8 * 3 + 2).collect();
+        let attributes = [Attribute {
+            name: "email".into(),
+            values: vec!["ada@example.com".into()],
+        }];
+        let xml = response::success(
+            &Envelope {
+                id: "_resp-enc",
+                issuer: "https://idp.example.com/saml/metadata",
+                destination: "https://sp.example.com/acs",
+                in_response_to: Some("_req1"),
+                issue_instant: 1_795_931_259,
+            },
+            &response::Assertion {
+                id: "_assert-enc",
+                audience: "https://sp.example.com",
+                name_id: "0190c0de-0000-7000-8000-000000000001",
+                name_id_format: name_id_format::PERSISTENT,
+                session_index: "_sess1",
+                authn_instant: 1_795_931_200,
+                authn_context: authn_context::PASSWORD_PROTECTED,
+                attributes: &attributes,
+                skew: 60,
+                lifetime: 300,
+                session_not_on_or_after: None,
+            },
+            SignParts {
+                response: true,
+                assertion: true,
+            },
+            Signing {
+                sign: &|d| idp.sign(d),
+                certificate: &idp.certificate,
+            },
+            Some(Encryption {
+                cipher,
+                recipient: Recipient {
+                    key: &sp_public,
+                    certificate: Some(&sp.certificate),
+                },
+                material: Material {
+                    key: &content_key,
+                    iv: &iv,
+                },
+            }),
+        )
+        .unwrap();
+        assert!(!xml.contains("ada@example.com"), "{xml}");
+        assert!(xml.contains(cipher.uri()), "{xml}");
+        assert!(
+            verify(
+                dir.path(),
+                &xml,
+                &idp.certificate_pem(),
+                RESPONSE,
+                RESPONSE_SIG
+            ),
+            "{cipher:?}: the response signature covers the encrypted assertion"
+        );
+        let decrypted = decrypt(dir.path(), &xml, &sp.private_pem())
+            .unwrap_or_else(|| panic!("{cipher:?}: xmlsec1 could not decrypt {xml}"));
+        assert!(decrypted.contains("ada@example.com"), "{decrypted}");
+        assert!(
+            verify(
+                dir.path(),
+                &decrypted,
+                &idp.certificate_pem(),
+                ASSERTION,
+                ASSERTION_SIG
+            ),
+            "{cipher:?}: the decrypted assertion's signature: {decrypted}"
+        );
+        let other = TestKey::generate();
+        assert!(decrypt(dir.path(), &xml, &other.private_pem()).is_none());
+        if cipher == ContentCipher::Aes256Gcm {
+            // Flip a character of the content's CipherValue (the last one).
+            let at = xml.rfind("</xenc:CipherValue>").unwrap() - 10;
+            let mut bytes = xml.clone().into_bytes();
+            bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+            let tampered = String::from_utf8(bytes).unwrap();
+            assert!(decrypt(dir.path(), &tampered, &sp.private_pem()).is_none());
+        }
+    }
 }

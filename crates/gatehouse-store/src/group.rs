@@ -159,6 +159,14 @@ impl<DB: Engine> GroupStore for SqlStore<DB> {
         {
             return Ok(false);
         }
+        w.execute(
+            Stmt::new(
+                "DELETE FROM app_assignments WHERE subject_kind = 'group' AND subject_id = $1",
+            )
+            .text(id.to_string()),
+            "group",
+        )
+        .await?;
         w.audit(audit).await?;
         w.commit().await?;
         Ok(true)

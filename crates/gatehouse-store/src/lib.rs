@@ -29,6 +29,7 @@ use gatehouse_core::StoreError;
 use gatehouse_core::store::Store;
 
 mod api_token;
+mod assignment;
 mod audit;
 mod client;
 mod constraint;

@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use gatehouse_core::StoreError;
 use gatehouse_core::clock::Millis;
 use gatehouse_core::ids::{OrgId, ServiceProviderId, SessionId};
-use gatehouse_core::model::{AuditEvent, SamlParticipant, SamlPending, ServiceProvider};
+use gatehouse_core::model::{
+    AuditEvent, SamlLogoutChain, SamlParticipant, SamlPending, ServiceProvider,
+};
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::{SamlStore, StoreResult};
 
@@ -18,6 +20,12 @@ use crate::store::{SqlStore, col, id_col, json_col, to_json};
 
 /// Expired request ids deleted per call, at most.
 const CLEANUP_BATCH: i64 = 100;
+
+macro_rules! chain_cols {
+    () => {
+        "id, handle_hash, current_request_id, state, created_at, expires_at"
+    };
+}
 
 macro_rules! sp_cols {
     () => {
@@ -183,6 +191,21 @@ impl<DB: Engine> SamlStore for SqlStore<DB> {
         if deleted == 0 {
             return Ok(false);
         }
+        // Its sign-on policy and app assignments go with it.
+        w.execute(
+            Stmt::new(
+                "DELETE FROM signon_policies WHERE scope_kind = 'service_provider' AND scope_id = $1",
+            )
+            .text(id.to_string()),
+            "service_provider",
+        )
+        .await?;
+        w.execute(
+            Stmt::new("DELETE FROM app_assignments WHERE app_kind = 'saml' AND app_id = $1")
+                .text(id.to_string()),
+            "service_provider",
+        )
+        .await?;
         w.audit(audit).await?;
         w.commit().await?;
         Ok(true)
@@ -222,8 +245,8 @@ impl<DB: Engine> SamlStore for SqlStore<DB> {
         self.execute(
             Stmt::new(
                 "INSERT INTO saml_pending (handle_hash, sp_id, request_id, acs_url, relay_state, \
-                 force_authn, is_passive, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 force_authn, is_passive, created_at, expires_at, requested_authn_context) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .text(pending.handle_hash.as_str())
             .text(pending.sp_id.to_string())
@@ -233,7 +256,14 @@ impl<DB: Engine> SamlStore for SqlStore<DB> {
             .flag(pending.force_authn)
             .flag(pending.is_passive)
             .int(pending.created_at)
-            .int(pending.expires_at),
+            .int(pending.expires_at)
+            .opt_text(
+                pending
+                    .requested_authn_context
+                    .as_ref()
+                    .map(|r| to_json(r, "requested authn context"))
+                    .transpose()?,
+            ),
         )
         .await
         .map(drop)
@@ -248,7 +278,7 @@ impl<DB: Engine> SamlStore for SqlStore<DB> {
             .read_optional(
                 Stmt::new(
                     "SELECT handle_hash, sp_id, request_id, acs_url, relay_state, force_authn, \
-                     is_passive, created_at, expires_at FROM saml_pending \
+                     is_passive, created_at, expires_at, requested_authn_context FROM saml_pending \
                      WHERE handle_hash = $1 AND expires_at > $2",
                 )
                 .text(handle_hash.as_str())
@@ -266,6 +296,12 @@ impl<DB: Engine> SamlStore for SqlStore<DB> {
             relay_state: col(row.opt_text("relay_state"))?,
             force_authn: col(row.flag("force_authn"))?,
             is_passive: col(row.flag("is_passive"))?,
+            requested_authn_context: match col(row.opt_text("requested_authn_context"))? {
+                Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+                    StoreError::Backend(format!("requested_authn_context holds bad JSON: {e}"))
+                })?),
+                None => None,
+            },
             created_at: col(row.int("created_at"))?,
             expires_at: col(row.int("expires_at"))?,
         }))
@@ -335,7 +371,7 @@ impl<DB: Engine> SamlStore for SqlStore<DB> {
             Stmt::new(concat!(
                 "SELECT ",
                 participant_cols!(),
-                " FROM saml_session_participants WHERE session_id = $1 ORDER BY created_at"
+                " FROM saml_session_participants WHERE session_id = $1 ORDER BY created_at, sp_id"
             ))
             .text(session.to_string()),
         )
@@ -344,4 +380,123 @@ impl<DB: Engine> SamlStore for SqlStore<DB> {
         .map(participant_from)
         .collect()
     }
+
+    async fn put_saml_logout_chain(&self, chain: &SamlLogoutChain, now: Millis) -> StoreResult<()> {
+        self.execute(
+            Stmt::new(
+                "DELETE FROM saml_logout_chains WHERE id IN \
+                 (SELECT id FROM saml_logout_chains WHERE expires_at <= $1 LIMIT $2)",
+            )
+            .int(now)
+            .int(CLEANUP_BATCH),
+        )
+        .await?;
+        self.execute(
+            Stmt::new(
+                "INSERT INTO saml_logout_chains \
+                 (id, handle_hash, current_request_id, state, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .text(chain.id.as_str())
+            .text(chain.handle_hash.as_str())
+            .text(chain.current_request_id.as_str())
+            .text(to_json(&chain.state, "logout chain")?)
+            .int(chain.created_at)
+            .int(chain.expires_at),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn find_saml_logout_chain(
+        &self,
+        handle_hash: &TokenHash,
+        now: Millis,
+    ) -> StoreResult<Option<SamlLogoutChain>> {
+        self.read_optional(
+            Stmt::new(concat!(
+                "SELECT ",
+                chain_cols!(),
+                " FROM saml_logout_chains WHERE handle_hash = $1 AND expires_at > $2"
+            ))
+            .text(handle_hash.as_str())
+            .int(now),
+        )
+        .await?
+        .as_ref()
+        .map(chain_from)
+        .transpose()
+    }
+
+    async fn find_saml_logout_chain_by_request(
+        &self,
+        request_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<SamlLogoutChain>> {
+        if request_id.is_empty() {
+            return Ok(None);
+        }
+        self.read_optional(
+            Stmt::new(concat!(
+                "SELECT ",
+                chain_cols!(),
+                " FROM saml_logout_chains WHERE current_request_id = $1 AND expires_at > $2"
+            ))
+            .text(request_id)
+            .int(now),
+        )
+        .await?
+        .as_ref()
+        .map(chain_from)
+        .transpose()
+    }
+
+    async fn advance_saml_logout_chain(
+        &self,
+        chain: &SamlLogoutChain,
+        expected_request_id: &str,
+    ) -> StoreResult<bool> {
+        Ok(self
+            .execute(
+                Stmt::new(
+                    "UPDATE saml_logout_chains SET handle_hash = $2, current_request_id = $3, \
+                     state = $4 WHERE id = $1 AND current_request_id = $5",
+                )
+                .text(chain.id.as_str())
+                .text(chain.handle_hash.as_str())
+                .text(chain.current_request_id.as_str())
+                .text(to_json(&chain.state, "logout chain")?)
+                .text(expected_request_id),
+            )
+            .await?
+            > 0)
+    }
+
+    async fn finish_saml_logout_chain(
+        &self,
+        id: &str,
+        expected_request_id: &str,
+    ) -> StoreResult<bool> {
+        Ok(self
+            .execute(
+                Stmt::new(
+                    "DELETE FROM saml_logout_chains WHERE id = $1 AND current_request_id = $2",
+                )
+                .text(id)
+                .text(expected_request_id),
+            )
+            .await?
+            > 0)
+    }
+}
+
+fn chain_from(row: &impl Record) -> StoreResult<SamlLogoutChain> {
+    Ok(SamlLogoutChain {
+        id: col(row.text("id"))?,
+        handle_hash: TokenHash::from_stored(col(row.text("handle_hash"))?),
+        current_request_id: col(row.text("current_request_id"))?,
+        state: json_col(row, "state")?,
+        created_at: col(row.int("created_at"))?,
+        expires_at: col(row.int("expires_at"))?,
+    })
 }

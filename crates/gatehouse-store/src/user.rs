@@ -248,6 +248,14 @@ impl<DB: Engine> UserStore for SqlStore<DB> {
         {
             return Ok(false);
         }
+        w.execute(
+            Stmt::new(
+                "DELETE FROM app_assignments WHERE subject_kind = 'user' AND subject_id = $1",
+            )
+            .text(id.to_string()),
+            "user",
+        )
+        .await?;
         w.audit(audit).await?;
         w.commit().await?;
         Ok(true)

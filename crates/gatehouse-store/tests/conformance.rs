@@ -137,6 +137,8 @@ conformance!(
     saml_request_ids_are_single_use,
     saml_pending_is_spent_once_and_expires,
     saml_participation_keeps_the_first_session_index,
+    app_assignments_direct_and_through_groups,
+    saml_logout_chain_advances_once,
     factor_totp_step_is_compare_and_set,
     factor_concurrent_codes_exactly_one_wins,
     mfa_challenge_completes_once_and_expires,

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gatehouse_core::Error;
-use gatehouse_core::model::FactorKind;
+use gatehouse_core::model::{FactorKind, PolicyScope};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::RequestContext;
 use gatehouse_core::services::mfa::{CHALLENGE_TTL_SECS, ChallengeScreen, SecondStep};
@@ -73,7 +73,7 @@ pub(crate) async fn step_up(
     match state
         .services
         .mfa
-        .begin_step_up(ctx, &session, Some(&client))
+        .begin_step_up(ctx, &session, Some(&PolicyScope::Client(client)))
         .await
     {
         Ok(Some(challenge)) => Some(challenge_page(state, headers, target, &challenge).await),

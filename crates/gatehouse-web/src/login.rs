@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gatehouse_core::Error;
 use gatehouse_core::ids::OrgId;
-use gatehouse_core::model::{SsoSession, User};
+use gatehouse_core::model::{PolicyScope, SsoSession, User};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::mfa::PasswordOutcome;
 use gatehouse_core::services::{RequestContext, SignIn};
@@ -168,7 +168,12 @@ pub async fn submit(
     let mut response = match state
         .services
         .mfa
-        .after_password(&ctx, &user, client.as_deref(), device.as_deref())
+        .after_password(
+            &ctx,
+            &user,
+            client.map(PolicyScope::Client).as_ref(),
+            device.as_deref(),
+        )
         .await
     {
         Ok(PasswordOutcome::SignedIn { amr, acr }) => {

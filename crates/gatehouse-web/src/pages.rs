@@ -28,6 +28,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ),
         ("device.html", include_str!("../templates/device.html")),
         ("factor.html", include_str!("../templates/factor.html")),
+        ("slo_step.html", include_str!("../templates/slo_step.html")),
         (
             "recovery_codes.html",
             include_str!("../templates/recovery_codes.html"),

@@ -6,7 +6,7 @@
 //! remembered-device tokens are [`TokenHash`]es.
 
 use crate::clock::Millis;
-use crate::ids::{FactorId, GroupId, OrgId, SessionId, UserId};
+use crate::ids::{FactorId, GroupId, OrgId, ServiceProviderId, SessionId, UserId};
 use crate::secret::TokenHash;
 
 /// The kinds of factor a user can enrol or present.
@@ -192,6 +192,8 @@ impl Default for SignOnPolicy {
 pub enum PolicyScope {
     Org(OrgId),
     Client(String),
+    /// A SAML service provider: applies like a client's.
+    ServiceProvider(ServiceProviderId),
 }
 
 impl PolicyScope {
@@ -199,6 +201,7 @@ impl PolicyScope {
         match self {
             Self::Org(_) => "org",
             Self::Client(_) => "client",
+            Self::ServiceProvider(_) => "service_provider",
         }
     }
 
@@ -206,6 +209,7 @@ impl PolicyScope {
         match self {
             Self::Org(org) => org.to_string(),
             Self::Client(client) => client.clone(),
+            Self::ServiceProvider(sp) => sp.to_string(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Domain types: what Gatehouse stores and reasons about.
 
 mod api_token;
+mod assignment;
 mod audit;
 mod client;
 mod factor;
@@ -17,6 +18,7 @@ mod throttle;
 mod user;
 
 pub use api_token::{ApiToken, TokenKind, TokenScope};
+pub use assignment::{AppAssignment, AppRef, AssignmentSubject};
 pub use audit::{AuditEvent, AuditQuery, Outcome};
 pub use client::{Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes};
 pub use factor::{
@@ -31,8 +33,9 @@ pub use logout_delivery::LogoutDelivery;
 pub use org::Organization;
 pub use page::{Page, SortOrder};
 pub use saml::{
-    AcsEndpoint, AttributeMapping, NameIdSource, SamlParticipant, SamlPending, ServiceProvider,
-    SloEndpoint, SpSettings,
+    AcsEndpoint, AttributeMapping, LogoutChainState, LogoutFinish, LogoutTarget, NameIdSource,
+    RequestedContext, SamlLogoutChain, SamlParticipant, SamlPending, ServiceProvider, SloEndpoint,
+    SpSettings,
 };
 pub use scim::{
     ScimColumn, ScimCond, ScimDoc, ScimGroup, ScimListQuery, ScimOp, ScimPage, ScimSortKey,

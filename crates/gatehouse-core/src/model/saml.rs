@@ -92,9 +92,22 @@ pub struct SpSettings {
     /// Base64 DER certificates that verify the SP's requests.
     #[serde(default)]
     pub signing_certificates: Vec<String>,
-    /// Base64 DER certificates for encrypted assertions (kept; encryption is not offered yet).
+    /// Base64 DER certificates for encrypted assertions; the first one is used.
     #[serde(default)]
     pub encryption_certificates: Vec<String>,
+    /// Send `<saml:EncryptedAssertion>`: the signed assertion encrypted to
+    /// the first encryption certificate (RSA-OAEP key transport).
+    #[serde(default)]
+    pub encrypt_assertions: bool,
+    /// The content cipher: `http://www.w3.org/2009/xmlenc11#aes256-gcm`
+    /// (default), or `http://www.w3.org/2001/04/xmlenc#aes128-cbc` /
+    /// `…#aes256-cbc` for SPs without GCM.
+    #[serde(default = "aes256_gcm")]
+    pub encryption_method: String,
+    /// Only users assigned to the SP, directly or through a group, may
+    /// sign in to it (`/api/v1/saml/service-providers/{id}/assignments`).
+    #[serde(default)]
+    pub assignment_required: bool,
     /// The NameID format sent (default persistent).
     #[serde(default = "persistent")]
     pub name_id_format: String,
@@ -120,6 +133,9 @@ pub struct SpSettings {
     pub default_relay_state: Option<String>,
 }
 
+fn aes256_gcm() -> String {
+    "http://www.w3.org/2009/xmlenc11#aes256-gcm".to_owned()
+}
 fn persistent() -> String {
     "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".to_owned()
 }
@@ -145,8 +161,19 @@ pub struct SamlPending {
     pub relay_state: Option<String>,
     pub force_authn: bool,
     pub is_passive: bool,
+    /// The AuthnRequest's `RequestedAuthnContext`, if any.
+    pub requested_authn_context: Option<RequestedContext>,
     pub created_at: Millis,
     pub expires_at: Millis,
+}
+
+/// A `RequestedAuthnContext` as stored with a pending sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestedContext {
+    /// `exact`, `minimum`, `better` or `maximum`.
+    pub comparison: String,
+    /// `AuthnContextClassRef`s, in the SP's order of preference.
+    pub classes: Vec<String>,
 }
 
 /// An SP a session signed in to, with the SessionIndex and NameID sent,
@@ -159,4 +186,61 @@ pub struct SamlParticipant {
     pub name_id: String,
     pub name_id_format: String,
     pub created_at: Millis,
+}
+
+/// A front-channel single logout in progress (SAML 2.0 Profiles §4.4.3.2):
+/// LogoutRequests to the SPs of an ended session, one at a time, then the
+/// finish. Any node continues it: on the LogoutResponse (found by
+/// `current_request_id`) or the page's "continue" link (by handle).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamlLogoutChain {
+    /// A stable id (the row).
+    pub id: String,
+    /// SHA-256 of the "continue" handle; a fresh one at every step.
+    pub handle_hash: TokenHash,
+    /// The `ID` of the LogoutRequest outstanding; empty before the first.
+    pub current_request_id: String,
+    pub state: LogoutChainState,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// Where a logout chain is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutChainState {
+    pub session_id: SessionId,
+    /// SPs still to be sent a LogoutRequest.
+    pub remaining: Vec<LogoutTarget>,
+    /// The SP whose LogoutResponse is awaited.
+    pub current: Option<LogoutTarget>,
+    pub finish: LogoutFinish,
+    /// LogoutRequests sent so far (bounded).
+    pub steps: u32,
+    /// Some SP did not confirm (skipped, failed status, or gone).
+    pub partial: bool,
+}
+
+/// One SP of the session, as its LogoutRequest names the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutTarget {
+    pub sp_id: ServiceProviderId,
+    pub name_id: String,
+    pub name_id_format: String,
+    pub session_index: String,
+}
+
+/// How a logout chain ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LogoutFinish {
+    /// A LogoutResponse to the SP whose LogoutRequest started it.
+    Saml {
+        sp_id: ServiceProviderId,
+        in_response_to: String,
+        relay_state: Option<String>,
+    },
+    /// A redirect (OIDC `post_logout_redirect_uri`).
+    Redirect { url: String },
+    /// The signed-out page.
+    Page,
 }

@@ -157,6 +157,24 @@ impl Keys {
             .transpose()
     }
 
+    /// The `retired` keys of `alg` still published (not past
+    /// `remove_after`), newest first, opened: SAML metadata keeps their
+    /// certificates so responses signed just before a rotation still verify
+    /// at an SP that refreshed its metadata. Reads the database.
+    pub async fn retired_keys(&self, alg: Algorithm) -> Result<Vec<SigningKey>> {
+        let now = self.deps.clock.now_millis();
+        let mut keys: Vec<StoredKey> = self
+            .deps
+            .store
+            .list_signing_keys()
+            .await?
+            .into_iter()
+            .filter(|k| k.alg == alg && k.state == KeyState::Retired && !is_expired(k, now))
+            .collect();
+        keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
+        keys.iter().map(|k| self.open(k)).collect()
+    }
+
     /// The JWKS document: the public halves of next, active and retired (not yet removed) keys.
     pub async fn jwks(&self) -> Result<Arc<Jwks>> {
         Ok(self.current().jwks.clone())

@@ -21,7 +21,8 @@ use serde_json::json;
 use crate::error::{Error, Result};
 use crate::ids::SessionId;
 use crate::model::{
-    FactorKind, FactorStatus, MfaChallenge, Outcome, Proof, SsoSession, Subject, User, UserStatus,
+    FactorKind, FactorStatus, MfaChallenge, Outcome, PolicyScope, Proof, SsoSession, Subject, User,
+    UserStatus,
 };
 use crate::secret::{Secret, TokenHash};
 use crate::services::Deps;
@@ -113,7 +114,7 @@ impl Mfa {
         }
     }
 
-    /// Decides what follows a correct password of `user` for `client` (if
+    /// Decides what follows a correct password of `user` for `app` (if
     /// the sign-in is for one), given the browser's remembered-device token.
     /// `Forbidden` when a second factor is required, the user has none and
     /// the policy does not let them enrol one here.
@@ -121,11 +122,11 @@ impl Mfa {
         &self,
         ctx: &RequestContext,
         user: &User,
-        client: Option<&str>,
+        app: Option<&PolicyScope>,
         device: Option<&str>,
     ) -> Result<PasswordOutcome> {
         let d = &self.deps;
-        let req = signon_policy::requirement(d, user, client, ctx.ip.as_deref()).await?;
+        let req = signon_policy::requirement(d, user, app, ctx.ip.as_deref()).await?;
         let password_only = || PasswordOutcome::SignedIn {
             amr: vec!["pwd".to_owned()],
             acr: acr::SINGLE_FACTOR.to_owned(),
@@ -184,12 +185,13 @@ impl Mfa {
     }
 
     /// Starts a step-up of an existing session (OIDC `acr_values`, `max_age`
-    /// or a client policy): `None` when the user has no usable factor.
+    /// a client policy, or a SAML SP's `RequestedAuthnContext` or policy):
+    /// `None` when the user has no usable factor.
     pub async fn begin_step_up(
         &self,
         ctx: &RequestContext,
         session: &SsoSession,
-        client: Option<&str>,
+        app: Option<&PolicyScope>,
     ) -> Result<Option<Secret>> {
         let d = &self.deps;
         let Some(user) = d
@@ -200,7 +202,7 @@ impl Mfa {
         else {
             return Ok(None);
         };
-        let req = signon_policy::requirement(d, &user, client, ctx.ip.as_deref()).await?;
+        let req = signon_policy::requirement(d, &user, app, ctx.ip.as_deref()).await?;
         if self.usable_kinds(&user, &req.allowed).await?.is_empty() {
             return Ok(None);
         }

@@ -120,11 +120,19 @@ impl SignOnPolicies {
                 .await?
                 .map(|c| c.org_id)
                 .ok_or(Error::NotFound("client"))?,
+            PolicyScope::ServiceProvider(sp) => self
+                .deps
+                .store
+                .get_service_provider(*sp)
+                .await?
+                .map(|sp| sp.org_id)
+                .ok_or(Error::NotFound("service provider"))?,
         };
         if !principal.can_access(org) {
             return Err(Error::NotFound(match scope {
                 PolicyScope::Org(_) => "org",
                 PolicyScope::Client(_) => "client",
+                PolicyScope::ServiceProvider(_) => "service provider",
             }));
         }
         Ok(org)
@@ -135,6 +143,7 @@ fn scope_kind(scope: &PolicyScope) -> &'static str {
     match scope {
         PolicyScope::Org(_) => "org",
         PolicyScope::Client(_) => "client",
+        PolicyScope::ServiceProvider(_) => "service_provider",
     }
 }
 
@@ -177,11 +186,12 @@ fn validate(policy: &SignOnPolicy) -> Result<()> {
     }
 }
 
-/// What the org's and the client's policies ask of `user` signing in from `ip`.
+/// What the org's and the application's (an OAuth client's or a SAML
+/// service provider's) policies ask of `user` signing in from `ip`.
 pub(crate) async fn requirement(
     deps: &Deps,
     user: &User,
-    client: Option<&str>,
+    app: Option<&PolicyScope>,
     ip: Option<&str>,
 ) -> Result<Requirement> {
     let mut policies = Vec::new();
@@ -192,11 +202,8 @@ pub(crate) async fn requirement(
     {
         policies.push(policy);
     }
-    if let Some(client) = client
-        && let Some(policy) = deps
-            .store
-            .get_signon_policy(&PolicyScope::Client(client.to_owned()))
-            .await?
+    if let Some(app) = app
+        && let Some(policy) = deps.store.get_signon_policy(app).await?
     {
         policies.push(policy);
     }

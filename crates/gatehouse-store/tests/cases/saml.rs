@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use gatehouse_core::StoreError;
 use gatehouse_core::ids::ServiceProviderId;
-use gatehouse_core::model::{SamlParticipant, SamlPending, ServiceProvider, SpSettings};
+use gatehouse_core::model::{
+    RequestedContext, SamlParticipant, SamlPending, ServiceProvider, SpSettings,
+};
 use gatehouse_core::secret::TokenHash;
 use gatehouse_core::store::Store;
 
@@ -165,6 +167,10 @@ pub async fn saml_pending_is_spent_once_and_expires(store: Arc<dyn Store>) {
         relay_state: Some("rs".into()),
         force_authn: true,
         is_passive: false,
+        requested_authn_context: Some(RequestedContext {
+            comparison: "minimum".into(),
+            classes: vec!["https://refeds.org/profile/mfa".into()],
+        }),
         created_at: now,
         expires_at: now + 1000,
     };
@@ -223,5 +229,255 @@ pub async fn saml_participation_keeps_the_first_session_index(store: Arc<dyn Sto
     assert_eq!(
         store.saml_participants(session.id).await.unwrap(),
         vec![participant]
+    );
+}
+
+/// App assignments: added once (a repeat is not audited), found directly and
+/// through a group, listed users first, removed once; deleting the SP, the
+/// user or the group takes its assignments along.
+pub async fn app_assignments_direct_and_through_groups(store: Arc<dyn Store>) {
+    use gatehouse_core::model::{AppAssignment, AppRef, AssignmentSubject};
+    let fx = Fx::new();
+    let org = fx.seed_org(store.as_ref(), "acme").await;
+    let s = sp(&fx, org, "urn:assigned");
+    store
+        .create_service_provider(&s, &fx.audit("c", "x"))
+        .await
+        .unwrap();
+    let app = AppRef::Saml(s.id);
+    let other_app = AppRef::OAuth("rp".into());
+    let ada = fx.user(org, "ada", None);
+    let bob = fx.user(org, "bob", None);
+    let eve = fx.user(org, "eve", None);
+    for u in [&ada, &bob, &eve] {
+        store
+            .create_user(u, None, &fx.audit("user.create", &u.id.to_string()))
+            .await
+            .unwrap();
+    }
+    let staff = fx.group(org, "staff");
+    store
+        .create_group(&staff, &fx.audit("group.create", &staff.id.to_string()))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .add_member(staff.id, bob.id, fx.now(), &fx.audit("m", "m"))
+            .await
+            .unwrap()
+    );
+    let assign = |subject| AppAssignment {
+        app: app.clone(),
+        subject,
+        org_id: org,
+        created_at: fx.now(),
+    };
+    let target = s.id.to_string();
+    let before = super::audit_count(store.as_ref(), &target).await;
+    for subject in [
+        AssignmentSubject::User(ada.id),
+        AssignmentSubject::Group(staff.id),
+    ] {
+        assert!(
+            store
+                .add_app_assignment(&assign(subject), &fx.audit("app_assignment.added", &target))
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        !store
+            .add_app_assignment(
+                &assign(AssignmentSubject::User(ada.id)),
+                &fx.audit("app_assignment.added", &target)
+            )
+            .await
+            .unwrap(),
+        "a repeat is not new"
+    );
+    assert_eq!(
+        super::audit_count(store.as_ref(), &target).await,
+        before + 2
+    );
+    assert!(store.is_assigned(&app, ada.id).await.unwrap());
+    assert!(store.is_assigned(&app, bob.id).await.unwrap(), "via staff");
+    assert!(!store.is_assigned(&app, eve.id).await.unwrap());
+    assert!(!store.is_assigned(&other_app, ada.id).await.unwrap());
+    let listed: Vec<AssignmentSubject> = store
+        .list_app_assignments(&app)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.subject)
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            AssignmentSubject::User(ada.id),
+            AssignmentSubject::Group(staff.id)
+        ]
+    );
+
+    // Removing the group assignment: bob is no longer assigned.
+    assert!(
+        store
+            .remove_app_assignment(
+                &app,
+                &AssignmentSubject::Group(staff.id),
+                &fx.audit("app_assignment.removed", &target)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .remove_app_assignment(
+                &app,
+                &AssignmentSubject::Group(staff.id),
+                &fx.audit("app_assignment.removed", &target)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(!store.is_assigned(&app, bob.id).await.unwrap());
+
+    // Deleting the user, then the SP, removes what pointed at them.
+    store
+        .add_app_assignment(
+            &assign(AssignmentSubject::Group(staff.id)),
+            &fx.audit("a", "a"),
+        )
+        .await
+        .unwrap();
+    store
+        .delete_group(staff.id, &fx.audit("group.delete", "g"))
+        .await
+        .unwrap();
+    store
+        .delete_user(ada.id, &fx.audit("user.delete", "u"))
+        .await
+        .unwrap();
+    assert!(store.list_app_assignments(&app).await.unwrap().is_empty());
+    store
+        .add_app_assignment(
+            &assign(AssignmentSubject::User(bob.id)),
+            &fx.audit("a", "a"),
+        )
+        .await
+        .unwrap();
+    store
+        .delete_service_provider(s.id, &fx.audit("sp.delete", "s"))
+        .await
+        .unwrap();
+    assert!(store.list_app_assignments(&app).await.unwrap().is_empty());
+}
+
+/// A logout chain is found by its handle or outstanding request, advanced
+/// and finished by compare-and-set on that request (a replayed or late
+/// LogoutResponse cannot advance it twice), and expires.
+pub async fn saml_logout_chain_advances_once(store: Arc<dyn Store>) {
+    use gatehouse_core::model::{LogoutChainState, LogoutFinish, LogoutTarget, SamlLogoutChain};
+    let fx = Fx::new();
+    let (org, _, session, _) = signed_in(store.as_ref(), &fx).await;
+    let s = sp(&fx, org, "urn:chain");
+    store
+        .create_service_provider(&s, &fx.audit("c", "x"))
+        .await
+        .unwrap();
+    let now = fx.now();
+    let target = LogoutTarget {
+        sp_id: s.id,
+        name_id: "n".into(),
+        name_id_format: "f".into(),
+        session_index: "_i".into(),
+    };
+    let chain = SamlLogoutChain {
+        id: "chain-1".into(),
+        handle_hash: TokenHash::of("h0"),
+        current_request_id: String::new(),
+        state: LogoutChainState {
+            session_id: session.id,
+            remaining: vec![target.clone(), target.clone()],
+            current: None,
+            finish: LogoutFinish::Redirect {
+                url: "https://rp.example/bye?state=s".into(),
+            },
+            steps: 0,
+            partial: false,
+        },
+        created_at: now,
+        expires_at: now + 1000,
+    };
+    store.put_saml_logout_chain(&chain, now).await.unwrap();
+    assert_eq!(
+        store
+            .find_saml_logout_chain(&TokenHash::of("h0"), now)
+            .await
+            .unwrap(),
+        Some(chain.clone())
+    );
+    assert_eq!(
+        store
+            .find_saml_logout_chain_by_request("", now)
+            .await
+            .unwrap(),
+        None
+    );
+    let mut next = chain.clone();
+    next.handle_hash = TokenHash::of("h1");
+    next.current_request_id = "_lr1".into();
+    next.state.current = next.state.remaining.pop();
+    next.state.steps = 1;
+    assert!(
+        !store
+            .advance_saml_logout_chain(&next, "_other")
+            .await
+            .unwrap()
+    );
+    assert!(store.advance_saml_logout_chain(&next, "").await.unwrap());
+    assert!(
+        !store.advance_saml_logout_chain(&next, "").await.unwrap(),
+        "advanced once"
+    );
+    assert_eq!(
+        store
+            .find_saml_logout_chain_by_request("_lr1", now)
+            .await
+            .unwrap(),
+        Some(next.clone())
+    );
+    assert_eq!(
+        store
+            .find_saml_logout_chain(&TokenHash::of("h0"), now)
+            .await
+            .unwrap(),
+        None,
+        "the old handle is spent"
+    );
+    assert!(!store.finish_saml_logout_chain("chain-1", "").await.unwrap());
+    assert!(
+        store
+            .finish_saml_logout_chain("chain-1", "_lr1")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .find_saml_logout_chain_by_request("_lr1", now)
+            .await
+            .unwrap(),
+        None
+    );
+    // Expiry.
+    let mut old = chain.clone();
+    old.id = "chain-2".into();
+    old.handle_hash = TokenHash::of("h2");
+    store.put_saml_logout_chain(&old, now).await.unwrap();
+    assert_eq!(
+        store
+            .find_saml_logout_chain(&TokenHash::of("h2"), now + 1000)
+            .await
+            .unwrap(),
+        None
     );
 }

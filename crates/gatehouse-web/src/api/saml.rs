@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use gatehouse_core::Error;
 use gatehouse_core::ids::{OrgId, ServiceProviderId};
-use gatehouse_core::model::{ServiceProvider, SpSettings};
+use gatehouse_core::model::{AssignmentSubject, ServiceProvider, SpSettings};
 use gatehouse_core::services::saml::NewServiceProvider;
-use gatehouse_core::services::saml::service_providers::split;
+use gatehouse_core::services::saml::service_providers::{REDIRECT_ACS, split};
 use serde_json::Value;
 
 use crate::AppState;
@@ -35,6 +35,113 @@ pub fn routes() -> Router<AppState> {
                 .patch(update_service_provider)
                 .delete(delete_service_provider),
         )
+        .route(
+            "/api/v1/saml/service-providers/{id}/assignments",
+            get(list_assignments),
+        )
+        .route(
+            "/api/v1/saml/service-providers/{id}/assignments/{kind}/{subject_id}",
+            axum::routing::put(add_assignment).delete(remove_assignment),
+        )
+}
+
+/// The users and groups assigned to a service provider.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AssignmentList {
+    /// `{"type": "user" | "group", "id": …}`, users first.
+    pub items: Vec<AssignmentSubject>,
+}
+
+/// `users/{id}` or `groups/{id}` as an assignment subject.
+fn subject(kind: &str, id: &str) -> Result<AssignmentSubject, ApiError> {
+    match kind {
+        "users" => Ok(AssignmentSubject::User(parse_id(id, "user")?)),
+        "groups" => Ok(AssignmentSubject::Group(parse_id(id, "group")?)),
+        _ => Err(Error::NotFound("assignment kind").into()),
+    }
+}
+
+/// List the users and groups assigned to a service provider (used when its
+/// `assignment_required` is on).
+#[utoipa::path(
+    get,
+    path = "/api/v1/saml/service-providers/{id}/assignments",
+    tag = "saml",
+    params(("id" = ServiceProviderId, Path, description = "Service provider id")),
+    responses(
+        (status = 200, description = "The assignments", body = AssignmentList),
+        (status = 404, description = "No such service provider visible to this token", body = crate::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_assignments(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    PathParams(id): PathParams<String>,
+) -> Result<axum::Json<AssignmentList>, ApiError> {
+    let id = parse_id(&id, "service provider")?;
+    let items = state.services.saml.assignments(&who, id).await?;
+    Ok(axum::Json(AssignmentList {
+        items: items.into_iter().map(|a| a.subject).collect(),
+    }))
+}
+
+/// Assign a user (`users/{user_id}`) or a group's members
+/// (`groups/{group_id}`) to a service provider; idempotent, audited.
+#[utoipa::path(
+    put,
+    path = "/api/v1/saml/service-providers/{id}/assignments/{kind}/{subject_id}",
+    tag = "saml",
+    params(
+        ("id" = ServiceProviderId, Path, description = "Service provider id"),
+        ("kind" = String, Path, description = "`users` or `groups`"),
+        ("subject_id" = String, Path, description = "User or group id (of the SP's org)"),
+    ),
+    responses(
+        (status = 204, description = "Assigned (or already was)"),
+        (status = 404, description = "No such service provider, user or group visible to this token", body = crate::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn add_assignment(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Ctx(ctx): Ctx,
+    PathParams((id, kind, subject_id)): PathParams<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id, "service provider")?;
+    let subject = subject(&kind, &subject_id)?;
+    state.services.saml.assign(&who, &ctx, id, subject).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove an assignment; audited.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/saml/service-providers/{id}/assignments/{kind}/{subject_id}",
+    tag = "saml",
+    params(
+        ("id" = ServiceProviderId, Path, description = "Service provider id"),
+        ("kind" = String, Path, description = "`users` or `groups`"),
+        ("subject_id" = String, Path, description = "User or group id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such service provider or assignment", body = crate::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn remove_assignment(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Ctx(ctx): Ctx,
+    PathParams((id, kind, subject_id)): PathParams<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id, "service provider")?;
+    let subject = subject(&kind, &subject_id)?;
+    state
+        .services
+        .saml
+        .unassign(&who, &ctx, id, subject)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A SAML service provider as the admin API shows it.
@@ -103,6 +210,23 @@ fn media_type(headers: &HeaderMap) -> String {
         .to_ascii_lowercase()
 }
 
+/// An HTTP-Redirect ACS is a bad request (400), not a field to correct:
+/// the profile forbids it outright.
+fn forbidden_binding_is_400(error: Error) -> ApiError {
+    match error {
+        Error::Invalid(fields) if fields.iter().any(|f| f.code == REDIRECT_ACS) => {
+            ApiError::Malformed(
+                fields
+                    .into_iter()
+                    .find(|f| f.code == REDIRECT_ACS)
+                    .map(|f| f.message)
+                    .unwrap_or_default(),
+            )
+        }
+        other => other.into(),
+    }
+}
+
 /// Register a SAML service provider from its metadata XML or from JSON.
 #[utoipa::path(
     post,
@@ -115,7 +239,7 @@ fn media_type(headers: &HeaderMap) -> String {
     )),
     responses(
         (status = 201, description = "Created; `Location` and `ETag` are set", body = ServiceProviderView),
-        (status = 400, description = "The metadata is not well-formed SP metadata", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The metadata is not well-formed SP metadata, or an assertion consumer service uses the HTTP-Redirect binding", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The entity ID is registered", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither SAML metadata nor JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid settings", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -162,7 +286,12 @@ pub async fn create_service_provider(
         }
         _ => return Err(ApiError::UnsupportedMediaType),
     };
-    let sp = state.services.saml.create(&who, &ctx, new).await?;
+    let sp = state
+        .services
+        .saml
+        .create(&who, &ctx, new)
+        .await
+        .map_err(forbidden_binding_is_400)?;
     Ok(Versioned::created(
         sp_url(&state, sp.id),
         sp.version,
@@ -238,7 +367,8 @@ pub async fn update_service_provider(
         .services
         .saml
         .update(&who, &ctx, id, patch, if_match)
-        .await?;
+        .await
+        .map_err(forbidden_binding_is_400)?;
     Ok(Versioned::ok(sp.version, sp.into()))
 }
 

@@ -1,5 +1,5 @@
-//! Sign-on policies in the admin API: one per org and one per OAuth client,
-//! read, set (replace) and removed. Where both apply the stricter wins (see
+//! Sign-on policies in the admin API: one per org, one per OAuth client and
+//! one per SAML service provider, read, set (replace) and removed. Where both apply the stricter wins (see
 //! `gatehouse_core::services::signon_policy`).
 
 use axum::Json;
@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use gatehouse_core::ids::OrgId;
+use gatehouse_core::ids::{OrgId, ServiceProviderId};
 use gatehouse_core::model::{PolicyScope, SignOnPolicy};
 
 use crate::AppState;
@@ -28,6 +28,19 @@ pub fn routes() -> Router<AppState> {
                 .put(put_client_policy)
                 .delete(delete_client_policy),
         )
+        .route(
+            "/api/v1/saml/service-providers/{id}/signon-policy",
+            get(get_sp_policy)
+                .put(put_sp_policy)
+                .delete(delete_sp_policy),
+        )
+}
+
+fn sp_scope(id: &str) -> Result<PolicyScope, ApiError> {
+    Ok(PolicyScope::ServiceProvider(parse_id::<ServiceProviderId>(
+        id,
+        "service provider",
+    )?))
 }
 
 fn org_scope(id: &str) -> Result<PolicyScope, ApiError> {
@@ -182,6 +195,84 @@ pub async fn delete_client_policy(
     PathParams(client_id): PathParams<String>,
 ) -> Result<StatusCode, ApiError> {
     let scope = PolicyScope::Client(client_id);
+    state
+        .services
+        .signon_policies
+        .delete(&who, &ctx, &scope)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The SAML service provider's sign-on policy.
+#[utoipa::path(
+    get,
+    path = "/api/v1/saml/service-providers/{id}/signon-policy",
+    tag = "signon-policies",
+    params(("id" = ServiceProviderId, Path, description = "Service provider id")),
+    responses(
+        (status = 200, description = "The policy", body = SignOnPolicy),
+        (status = 404, description = "No such service provider, or no policy set", body = crate::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_sp_policy(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<SignOnPolicy>, ApiError> {
+    let scope = sp_scope(&id)?;
+    Ok(Json(
+        state.services.signon_policies.get(&who, &scope).await?,
+    ))
+}
+
+/// Set (create or replace) the SAML service provider's sign-on policy.
+#[utoipa::path(
+    put,
+    path = "/api/v1/saml/service-providers/{id}/signon-policy",
+    tag = "signon-policies",
+    params(("id" = ServiceProviderId, Path, description = "Service provider id")),
+    request_body = SignOnPolicy,
+    responses(
+        (status = 200, description = "The stored policy", body = SignOnPolicy),
+        (status = 404, description = "No such service provider visible to this caller", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid policy", body = crate::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put_sp_policy(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Ctx(ctx): Ctx,
+    PathParams(id): PathParams<String>,
+    JsonBody(policy): JsonBody<SignOnPolicy>,
+) -> Result<Json<SignOnPolicy>, ApiError> {
+    let scope = sp_scope(&id)?;
+    Ok(Json(
+        state
+            .services
+            .signon_policies
+            .put(&who, &ctx, &scope, policy)
+            .await?,
+    ))
+}
+
+/// Remove the SAML service provider's sign-on policy.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/saml/service-providers/{id}/signon-policy",
+    tag = "signon-policies",
+    params(("id" = ServiceProviderId, Path, description = "Service provider id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such service provider, or no policy set", body = crate::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_sp_policy(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Ctx(ctx): Ctx,
+    PathParams(id): PathParams<String>,
+) -> Result<StatusCode, ApiError> {
+    let scope = sp_scope(&id)?;
     state
         .services
         .signon_policies

@@ -1,12 +1,16 @@
 //! `GET|POST /oauth2/logout`, the `end_session_endpoint` (OpenID Connect
 //! RP-Initiated Logout 1.0). Without a hint naming the current session the
-//! user confirms on a page (a CSRF-protected POST back here).
+//! user confirms on a page (a CSRF-protected POST back here). The SAML SPs
+//! the session signed in to are then logged out on the front channel (a
+//! page per SP, `services::saml::slo`) before the final redirect.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::model::LogoutFinish;
 use gatehouse_core::services::RequestContext;
 use gatehouse_core::services::oauth::{LogoutRequest, LogoutStep};
+use gatehouse_core::services::saml::LogoutOutcome;
 
 use super::{FormPairs, OAuthReply, QueryPairs, current_session, error_page, found, secure};
 use crate::AppState;
@@ -73,6 +77,7 @@ async fn logout(
         Err(page) => return page.into_response(),
     };
     let had_session = session.is_some();
+    let session_id = session.as_ref().map(|s| s.id);
     let step = match state
         .services
         .oauth
@@ -103,9 +108,28 @@ async fn logout(
             page.into_response()
         }
         LogoutStep::Done { redirect } => {
-            let mut response = match redirect {
-                Some(uri) => found(&uri),
-                None => Page::message(StatusCode::OK, "Signed out", "You have signed out.")
+            // IdP-initiated SAML single logout: the session's SAML SPs are
+            // sent LogoutRequests, one page at a time, before the redirect.
+            let chain = match session_id {
+                Some(id) => {
+                    let finish = match &redirect {
+                        Some(url) => LogoutFinish::Redirect { url: url.clone() },
+                        None => LogoutFinish::Page,
+                    };
+                    match state.services.saml.start_chain(id, None, finish).await {
+                        Ok(step) => step,
+                        Err(error) => {
+                            tracing::error!(%error, "starting SAML single logout failed");
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
+            let mut response = match (chain, redirect) {
+                (Some(step), _) => crate::saml::slo::render(LogoutOutcome::Step(step)),
+                (None, Some(uri)) => found(&uri),
+                (None, None) => Page::message(StatusCode::OK, "Signed out", "You have signed out.")
                     .into_response(),
             };
             if had_session || Cookie::Session.read(headers, secure).is_some() {

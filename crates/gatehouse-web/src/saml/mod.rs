@@ -10,7 +10,7 @@
 //! a 303, a top-level GET that does carry it.
 
 mod metadata;
-mod slo;
+pub(crate) mod slo;
 mod sso;
 
 use axum::Router;
@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route(paths::SSO, get(sso::sso_redirect).post(sso::sso_post))
         .route(paths::SSO_RESUME, get(sso::resume))
         .route(paths::SLO, get(slo::slo_redirect).post(slo::slo_post))
+        .route(paths::SLO_CONTINUE, get(slo::slo_continue))
 }
 
 /// A refused SAML message or an expired sign-in, as a page: nothing goes
@@ -46,6 +47,12 @@ fn error_page(error: &Error) -> Response {
             )
             .into_response()
         }
+        Error::Forbidden => Page::message(
+            StatusCode::FORBIDDEN,
+            "No access to this application",
+            "Your account is not assigned to this application. Ask your administrator for access.",
+        )
+        .into_response(),
         Error::NotFound(_) => Page::message(
             StatusCode::BAD_REQUEST,
             "This sign-in request cannot be completed",

@@ -1,6 +1,8 @@
 //! `/saml/sso` and `/saml/sso/resume`: Web Browser SSO. Parsing and the
 //! decisions are core's (`services::saml::sso`); this renders the next step:
-//! the hosted sign-in, or the auto-POST of the response to the ACS.
+//! the hosted sign-in, the second-factor page (a step-up the SP's
+//! `RequestedAuthnContext` or sign-on policy asks for), or the auto-POST of
+//! the response to the ACS.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,6 +14,7 @@ use gatehouse_saml::binding::Kind;
 use super::{auto_post, error_page};
 use crate::AppState;
 use crate::extract::Ctx;
+use crate::login::Target;
 use crate::oauth::{FormPairs, OAuthReply, QueryPairs, current_session, found, param};
 use crate::pages::Page;
 
@@ -89,13 +92,51 @@ async fn continue_with(
         Ok(session) => session,
         Err(page) => return page.into_response(),
     };
-    match state.services.saml.sso_resume(ctx, handle, session).await {
+    let step = state
+        .services
+        .saml
+        .sso_resume(ctx, handle, session.clone())
+        .await;
+    let step = match (step, session) {
+        (
+            Ok(SsoStep::StepUp {
+                handle,
+                org,
+                app: scope,
+            }),
+            Some(session),
+        ) => {
+            match state
+                .services
+                .mfa
+                .begin_step_up(ctx, &session, Some(&scope))
+                .await
+            {
+                Ok(Some(challenge)) => {
+                    let target = Target {
+                        request: None,
+                        return_to: Some(resume_path(&handle)),
+                        org: Some(org),
+                    };
+                    return crate::factor::challenge_page(state, headers, &target, &challenge)
+                        .await;
+                }
+                // No factor to step up with: NoAuthnContext to the ACS.
+                Ok(None) => state.services.saml.sso_unmet(&handle).await,
+                Err(error) => Err(error),
+            }
+        }
+        (step, _) => step,
+    };
+    match step {
         Ok(SsoStep::Login { handle, org }) => found(&login_path(&handle, org)),
         Ok(SsoStep::Post {
             acs_url,
             saml_response,
             relay_state,
         }) => auto_post(&acs_url, "SAMLResponse", saml_response, relay_state),
+        // Only answered for a session, which the arm above always has.
+        Ok(SsoStep::StepUp { handle, org, .. }) => found(&login_path(&handle, org)),
         Err(error) => error_page(&error),
     }
 }

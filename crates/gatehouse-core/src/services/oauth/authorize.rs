@@ -18,7 +18,7 @@ use super::{OAuth, server_error};
 use crate::ids::GrantId;
 use crate::model::{
     AuthorizationCode, Client, ClientGrant, Consent, FactorStatus, Grant, PendingAuthorization,
-    SsoSession, User, UserStatus,
+    PolicyScope, SsoSession, User, UserStatus,
 };
 use crate::secret::{Secret, TokenHash};
 use crate::services::audit::Target;
@@ -447,7 +447,7 @@ impl OAuth {
             && signon_policy::requirement(
                 &self.deps,
                 user,
-                Some(&working.client.client_id),
+                Some(&PolicyScope::Client(working.client.client_id.clone())),
                 ctx.ip.as_deref(),
             )
             .await

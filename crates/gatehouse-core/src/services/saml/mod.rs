@@ -1,5 +1,6 @@
 //! The SAML 2.0 identity provider: service providers ([`service_providers`]),
-//! Web Browser SSO ([`sso`]) and Single Logout ([`slo`]). The wire formats
+//! app assignment ([`assignments`]), Web Browser SSO ([`sso`], its
+//! Responses built in `response`) and Single Logout ([`slo`]). The wire formats
 //! are `gatehouse-saml`'s; this module decides.
 //!
 //! Signing uses the active RS256 key of [`Keys`], so SAML keys rotate with
@@ -8,6 +9,8 @@
 //! PKCS#1 v1.5 signatures are deterministic, so every node renders the same
 //! certificate without storing it.
 
+pub mod assignments;
+mod response;
 pub mod service_providers;
 pub mod slo;
 pub mod sso;
@@ -28,7 +31,7 @@ use crate::services::audit_log::AuditLog;
 use crate::services::{Deps, Keys, Sessions};
 
 pub use service_providers::NewServiceProvider;
-pub use slo::{LogoutOutcome, LogoutReply};
+pub use slo::{LogoutOutcome, LogoutReply, LogoutStep};
 pub use sso::{Inbound, SsoStep};
 
 /// Paths of the SAML endpoints (INTERFACE.md).
@@ -37,6 +40,7 @@ pub mod paths {
     pub const SSO: &str = "/saml/sso";
     pub const SSO_RESUME: &str = "/saml/sso/resume";
     pub const SLO: &str = "/saml/slo";
+    pub const SLO_CONTINUE: &str = "/saml/slo/continue";
 }
 
 /// Certificate validity: 2000-01-01 to 2099-12-31 (trust comes from metadata, not dates).
@@ -91,12 +95,17 @@ impl Saml {
     }
 
     /// The IdP metadata document: the active key's certificate, then the
-    /// `next` key's, so SPs that refresh metadata trust it before a rotation.
+    /// `next` key's, so SPs that refresh metadata trust it before a
+    /// rotation, then the recently retired keys' (still in JWKS), so a
+    /// response signed just before a rotation still verifies.
     pub async fn metadata(&self) -> Result<String> {
         let (_, active) = self.signing_key().await?;
         let mut certificates = vec![active.as_ref().clone()];
         if let Some(next) = self.keys.next_key(Algorithm::RS256).await? {
             certificates.push(self.certificate(&next)?.as_ref().clone());
+        }
+        for retired in self.keys.retired_keys(Algorithm::RS256).await? {
+            certificates.push(self.certificate(&retired)?.as_ref().clone());
         }
         let entity_id = self.entity_id();
         Ok(IdpMetadata {

@@ -38,6 +38,14 @@ impl NewServiceProvider {
     /// From SP metadata XML (`application/samlmetadata+xml`).
     pub fn from_metadata(xml: &str, org_id: Option<OrgId>) -> Result<Self> {
         let parsed = metadata::parse_sp(xml).map_err(|e| super::invalid("metadata", &e))?;
+        // SAML 2.0 Profiles §4.1.2: responses never travel on HTTP-Redirect.
+        if parsed
+            .assertion_consumer_services
+            .iter()
+            .any(|e| e.binding == bindings::REDIRECT)
+        {
+            return Err(redirect_acs());
+        }
         let acs = parsed
             .assertion_consumer_services
             .iter()
@@ -269,12 +277,24 @@ fn validate(entity_id: &str, s: &SpSettings) -> Result<()> {
                 "locations must be http(s) URLs",
             );
         }
+        if acs.binding == bindings::REDIRECT {
+            return Err(redirect_acs());
+        }
         if acs.binding != bindings::POST {
             bad(
                 "assertion_consumer_services",
                 "only the HTTP-POST binding is supported",
             );
         }
+    }
+    if s.encrypt_assertions && s.encryption_certificates.is_empty() {
+        bad("encrypt_assertions", "needs an encryption certificate");
+    }
+    if gatehouse_saml::xmlenc::ContentCipher::from_uri(&s.encryption_method).is_none() {
+        bad(
+            "encryption_method",
+            "must be http://www.w3.org/2009/xmlenc11#aes256-gcm, http://www.w3.org/2001/04/xmlenc#aes128-cbc or http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+        );
     }
     if let Some(slo) = &s.single_logout_service {
         if !http(&slo.location) || slo.response_location.as_deref().is_some_and(|r| !http(r)) {
@@ -324,6 +344,20 @@ fn validate(entity_id: &str, s: &SpSettings) -> Result<()> {
     } else {
         Err(Error::Invalid(errors))
     }
+}
+
+/// The code of the refusal of an HTTP-Redirect ACS, which the admin API
+/// answers with 400 (the request asks for something the profile forbids).
+pub const REDIRECT_ACS: &str = "redirect_binding_forbidden";
+
+/// SAML 2.0 Profiles §4.1.2: the Web Browser SSO profile forbids
+/// HTTP-Redirect for `<samlp:Response>` (an assertion does not fit a URL).
+fn redirect_acs() -> Error {
+    Error::invalid(
+        "assertion_consumer_services",
+        REDIRECT_ACS,
+        "an assertion consumer service cannot use the HTTP-Redirect binding: the Web Browser SSO profile (SAML 2.0 Profiles §4.1.2) sends responses only by HTTP-POST",
+    )
 }
 
 fn target(sp: &ServiceProvider) -> Target {

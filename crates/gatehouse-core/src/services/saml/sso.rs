@@ -9,11 +9,21 @@
 //! signature of the request element itself), the ACS URL (or index) is one
 //! the SP registered, and the request ID was never seen before. Only then is
 //! anything sent to the ACS; earlier failures are shown to the user.
+//!
+//! `RequestedAuthnContext` maps onto the sign-on policy: a class only a
+//! second factor satisfies (REFEDS MFA, `MobileTwoFactorContract`,
+//! `TimeSyncToken`, Microsoft's `multipleauthn`, per the `Comparison`) makes
+//! the sign-in need one, as does the SP's own sign-on policy (like a
+//! client's); a password session is then stepped up ([`SsoStep::StepUp`]),
+//! the path OIDC's `acr_values=2` takes. A class nothing here satisfies, or a
+//! user with no factor to step up with, gets `NoAuthnContext` at the ACS.
+//! The `AuthnContextClassRef` sent says what happened: the class asked for,
+//! else REFEDS MFA or `PasswordProtectedTransport`.
 
+use gatehouse_saml::authn_context::{Comparison, Needs, RequestedAuthnContext};
 use gatehouse_saml::authn_request::AuthnRequest;
 use gatehouse_saml::binding::{Kind, RedirectMessage, post_decode};
-use gatehouse_saml::response::{self, Attribute, Envelope, SignParts, Signing};
-use gatehouse_saml::{SamlError, authn_context, dsig, name_id_format, status};
+use gatehouse_saml::{SamlError, authn_context, dsig, status};
 use serde_json::json;
 
 use super::{Saml, invalid, paths, sp_keys};
@@ -21,19 +31,21 @@ use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::ids::OrgId;
 use crate::model::{
-    AcsEndpoint, NameIdSource, SamlParticipant, SamlPending, ServiceProvider, SsoSession, User,
+    AcsEndpoint, PolicyScope, RequestedContext, SamlPending, ServiceProvider, SsoSession,
     UserStatus,
 };
 use crate::secret::TokenHash;
 use crate::services::audit::Target;
 use crate::services::principal::RequestContext;
+use crate::services::sessions::acr;
+use crate::services::signon_policy;
 
 /// How long a pending sign-in waits for the user.
 const PENDING_TTL_MS: Millis = 10 * 60 * 1000;
 /// How long a request ID is remembered against replay.
 const REQUEST_ID_TTL_MS: Millis = 24 * 3600 * 1000;
 /// Clock skew allowed to the SP: `NotBefore` is this far in the past.
-const SKEW_SECS: i64 = 60;
+pub(super) const SKEW_SECS: i64 = 60;
 
 /// A SAML message as received on a binding.
 #[derive(Debug, Clone)]
@@ -53,6 +65,14 @@ pub enum Inbound {
 pub enum SsoStep {
     /// Sign in (to `org`), then resume the pending sign-in `handle`.
     Login { handle: String, org: OrgId },
+    /// The session needs a second factor (for `app`'s policy): step it up
+    /// (`services::mfa::begin_step_up`), then resume `handle`; when the
+    /// user has no factor, [`Saml::sso_unmet`] answers instead.
+    StepUp {
+        handle: String,
+        org: OrgId,
+        app: PolicyScope,
+    },
     /// Auto-submit `SAMLResponse` (base64) and `RelayState` to the ACS.
     Post {
         acs_url: String,
@@ -198,13 +218,17 @@ impl Saml {
                 "this request was already used",
             ));
         }
+        let requested = request.requested_authn_context.map(|r| RequestedContext {
+            comparison: r.comparison.as_str().to_owned(),
+            classes: r.classes,
+        });
         self.pend(
             &sp,
             Some(request.id),
             acs.location.clone(),
             decoded.relay_state,
-            request.force_authn,
-            request.is_passive,
+            (request.force_authn, request.is_passive),
+            requested,
         )
         .await
     }
@@ -227,7 +251,8 @@ impl Saml {
             .location
             .clone();
         let relay_state = relay_state.or_else(|| sp.settings.default_relay_state.clone());
-        self.pend(&sp, None, acs, relay_state, false, false).await
+        self.pend(&sp, None, acs, relay_state, (false, false), None)
+            .await
     }
 
     async fn pend(
@@ -236,8 +261,8 @@ impl Saml {
         request_id: Option<String>,
         acs_url: String,
         relay_state: Option<String>,
-        force_authn: bool,
-        is_passive: bool,
+        (force_authn, is_passive): (bool, bool),
+        requested_authn_context: Option<RequestedContext>,
     ) -> Result<String> {
         if relay_state.as_ref().is_some_and(|r| r.len() > 1024) {
             return Err(Error::invalid(
@@ -258,6 +283,7 @@ impl Saml {
                 relay_state,
                 force_authn,
                 is_passive,
+                requested_authn_context,
                 created_at: now,
                 expires_at: now + PENDING_TTL_MS,
             })
@@ -303,9 +329,6 @@ impl Saml {
                 org: sp.org_id,
             });
         };
-        if !d.store.take_saml_pending(&hash).await? {
-            return Err(Error::NotFound("request"));
-        }
         let user = d
             .store
             .get_user(session.user_id)
@@ -313,178 +336,101 @@ impl Saml {
             .filter(|u| u.status == UserStatus::Active);
         let Some(user) = user else {
             return self
-                .failure(&pending, status::RESPONDER, Some(status::REQUEST_DENIED))
+                .answer_failure(&hash, &pending, Some(status::REQUEST_DENIED))
                 .await;
         };
-        self.success(ctx, &sp, &pending, &session, &user).await
-    }
-
-    async fn success(
-        &self,
-        ctx: &RequestContext,
-        sp: &ServiceProvider,
-        pending: &SamlPending,
-        session: &SsoSession,
-        user: &User,
-    ) -> Result<SsoStep> {
-        let d = &self.deps;
-        let now = d.clock.now_millis();
-        let format = sp.settings.name_id_format.clone();
-        let name_id = if format == name_id_format::TRANSIENT {
-            format!("_{}", d.rng.token(16))
-        } else {
-            match sp.settings.name_id_source {
-                NameIdSource::Id => user.id.to_string(),
-                NameIdSource::Username => user.username.clone(),
-                NameIdSource::Email => user.email.clone().unwrap_or_else(|| user.username.clone()),
-            }
-        };
-        let participant = d
-            .store
-            .join_saml_session(&SamlParticipant {
-                session_id: session.id,
-                sp_id: sp.id,
-                session_index: self.new_id(),
-                name_id,
-                name_id_format: format,
-                created_at: now,
-            })
+        if !self.may_use(&sp, &user).await? {
+            self.audit_failure(
+                ctx,
+                &sp,
+                "saml.not_assigned",
+                json!({ "user_id": user.id, "in_response_to": pending.request_id }),
+            )
             .await?;
-        let attributes = self.attributes(sp, user).await?;
-        let (key, certificate) = self.signing_key().await?;
-        let sign = |data: &[u8]| key.sign(data).map_err(|_| SamlError::Signing);
-        let issuer = self.entity_id();
-        let response_id = self.new_id();
-        let assertion_id = self.new_id();
-        let authn_context = if session.amr.iter().any(|m| m == "pwd") {
-            authn_context::PASSWORD_PROTECTED
-        } else {
-            authn_context::UNSPECIFIED
-        };
-        let xml = response::success(
-            &Envelope {
-                id: &response_id,
-                issuer: &issuer,
-                destination: &pending.acs_url,
-                in_response_to: pending.request_id.as_deref(),
-                issue_instant: now / 1000,
-            },
-            &response::Assertion {
-                id: &assertion_id,
-                audience: &sp.entity_id,
-                name_id: &participant.name_id,
-                name_id_format: &participant.name_id_format,
-                session_index: &participant.session_index,
-                authn_instant: session.auth_time / 1000,
-                authn_context,
-                attributes: &attributes,
-                skew: SKEW_SECS,
-                lifetime: i64::from(sp.settings.assertion_lifetime_secs),
-                session_not_on_or_after: Some(session.expires_at / 1000),
-            },
-            SignParts {
-                response: sp.settings.sign_response,
-                assertion: sp.settings.sign_assertion,
-            },
-            Signing {
-                sign: &sign,
-                certificate: &certificate,
-            },
-        )
-        .map_err(|e| Error::Internal(format!("building a SAML response: {e}")))?;
-        let event = d.audit(
-            &format!("user:{}", user.id),
-            ctx,
-            "saml.response_issued",
-            Target::new("service_provider", sp.id, Some(sp.org_id)),
-            json!({ "session_id": session.id, "in_response_to": pending.request_id, "assertion_id": assertion_id }),
-        );
-        self.audit_log.record(event).await?;
-        Ok(SsoStep::Post {
-            acs_url: pending.acs_url.clone(),
-            saml_response: gatehouse_saml::binding::post_encode(&xml),
-            relay_state: pending.relay_state.clone(),
-        })
-    }
-
-    async fn failure(
-        &self,
-        pending: &SamlPending,
-        top: &str,
-        second: Option<&str>,
-    ) -> Result<SsoStep> {
-        let (key, certificate) = self.signing_key().await?;
-        let sign = |data: &[u8]| key.sign(data).map_err(|_| SamlError::Signing);
-        let issuer = self.entity_id();
-        let id = self.new_id();
-        let xml = response::failure(
-            &Envelope {
-                id: &id,
-                issuer: &issuer,
-                destination: &pending.acs_url,
-                in_response_to: pending.request_id.as_deref(),
-                issue_instant: self.now_secs(),
-            },
-            top,
-            second,
-            Signing {
-                sign: &sign,
-                certificate: &certificate,
-            },
-        )
-        .map_err(|e| Error::Internal(format!("building a SAML response: {e}")))?;
-        Ok(SsoStep::Post {
-            acs_url: pending.acs_url.clone(),
-            saml_response: gatehouse_saml::binding::post_encode(&xml),
-            relay_state: pending.relay_state.clone(),
-        })
-    }
-
-    /// The SP's attribute statement for `user`.
-    async fn attributes(&self, sp: &ServiceProvider, user: &User) -> Result<Vec<Attribute>> {
-        let mut out = Vec::with_capacity(sp.settings.attributes.len());
-        let mut groups = None;
-        for mapping in &sp.settings.attributes {
-            let values: Vec<String> = match mapping.source.as_str() {
-                "id" => vec![user.id.to_string()],
-                "username" => vec![user.username.clone()],
-                "email" => user.email.iter().cloned().collect(),
-                "given_name" => user.claims.given_name.iter().cloned().collect(),
-                "family_name" => user.claims.family_name.iter().cloned().collect(),
-                "name" => user.claims.name.iter().cloned().collect(),
-                "groups" => {
-                    if groups.is_none() {
-                        groups = Some(self.deps.store.groups_of_user(user.id).await?);
-                    }
-                    let prefix = mapping.group_prefix.as_deref().unwrap_or("");
-                    groups
-                        .iter()
-                        .flatten()
-                        .filter(|g| g.name.starts_with(prefix))
-                        .map(|g| g.name.clone())
-                        .collect()
+            if pending.request_id.is_none() {
+                // IdP-initiated: no SP is waiting; the user gets a page.
+                if !d.store.take_saml_pending(&hash).await? {
+                    return Err(Error::NotFound("request"));
                 }
-                other => other
-                    .strip_prefix("attributes.")
-                    .and_then(|key| user.attributes.get(key))
-                    .map(|v| match v {
-                        serde_json::Value::String(s) => vec![s.clone()],
-                        serde_json::Value::Array(items) => items
-                            .iter()
-                            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                            .collect(),
-                        other => vec![other.to_string()],
-                    })
-                    .unwrap_or_default(),
-            };
-            if !values.is_empty() {
-                out.push(Attribute {
-                    name: mapping.name.clone(),
-                    values,
+                return Err(Error::Forbidden);
+            }
+            return self
+                .answer_failure(&hash, &pending, Some(status::REQUEST_DENIED))
+                .await;
+        }
+        let requested = pending.requested_authn_context.as_ref().map(wire_context);
+        if requested.as_ref().map(RequestedAuthnContext::needs) == Some(Needs::Impossible) {
+            return self
+                .answer_failure(&hash, &pending, Some(status::NO_AUTHN_CONTEXT))
+                .await;
+        }
+        let multi_factor = session.acr.as_deref() == Some(acr::MULTI_FACTOR);
+        if !multi_factor {
+            let app = PolicyScope::ServiceProvider(sp.id);
+            let asked =
+                requested.as_ref().map(RequestedAuthnContext::needs) == Some(Needs::MultiFactor);
+            let policy = signon_policy::requirement(d, &user, Some(&app), ctx.ip.as_deref())
+                .await?
+                .required;
+            if asked || policy {
+                if pending.is_passive {
+                    // §3.4.1: a second factor is interaction, which IsPassive forbids.
+                    return self
+                        .answer_failure(&hash, &pending, Some(status::NO_PASSIVE))
+                        .await;
+                }
+                return Ok(SsoStep::StepUp {
+                    handle: handle.to_owned(),
+                    org: sp.org_id,
+                    app,
                 });
             }
         }
-        Ok(out)
+        let class = match &requested {
+            Some(requested) => requested.satisfied_by(multi_factor).map(str::to_owned),
+            None if multi_factor => Some(authn_context::REFEDS_MFA.to_owned()),
+            None if session.amr.iter().any(|m| m == "pwd") => {
+                Some(authn_context::PASSWORD_PROTECTED.to_owned())
+            }
+            None => Some(authn_context::UNSPECIFIED.to_owned()),
+        };
+        let Some(class) = class else {
+            return self
+                .answer_failure(&hash, &pending, Some(status::NO_AUTHN_CONTEXT))
+                .await;
+        };
+        if !d.store.take_saml_pending(&hash).await? {
+            return Err(Error::NotFound("request"));
+        }
+        self.success(ctx, &sp, &pending, &session, &user, &class)
+            .await
+    }
+
+    /// A pending sign-in that needed a second factor the user cannot give
+    /// (none enrolled): `NoAuthnContext` to the ACS (SAML 2.0 Core §3.2.2.2).
+    pub async fn sso_unmet(&self, handle: &str) -> Result<SsoStep> {
+        let d = &self.deps;
+        let hash = TokenHash::of(handle);
+        let pending = d
+            .store
+            .get_saml_pending(&hash, d.clock.now_millis())
+            .await?
+            .ok_or(Error::NotFound("request"))?;
+        self.answer_failure(&hash, &pending, Some(status::NO_AUTHN_CONTEXT))
+            .await
+    }
+
+    /// Spends the pending sign-in and answers it with a Responder failure.
+    async fn answer_failure(
+        &self,
+        hash: &TokenHash,
+        pending: &SamlPending,
+        second: Option<&str>,
+    ) -> Result<SsoStep> {
+        if !self.deps.store.take_saml_pending(hash).await? {
+            return Err(Error::NotFound("request"));
+        }
+        self.failure(pending, status::RESPONDER, second).await
     }
 
     /// An audit event for a refused request (no stored change).
@@ -533,4 +479,12 @@ fn default_acs(sp: &ServiceProvider) -> Option<&AcsEndpoint> {
         .iter()
         .find(|a| a.is_default)
         .or_else(|| services.first())
+}
+
+/// The stored `RequestedAuthnContext` as the wire crate compares it.
+fn wire_context(stored: &RequestedContext) -> RequestedAuthnContext {
+    RequestedAuthnContext {
+        comparison: Comparison::parse(&stored.comparison).unwrap_or_default(),
+        classes: stored.classes.clone(),
+    }
 }
