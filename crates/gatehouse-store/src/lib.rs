@@ -52,6 +52,7 @@ mod signon;
 mod sqlite;
 mod store;
 mod user;
+mod webauthn;
 
 pub mod scratch;
 

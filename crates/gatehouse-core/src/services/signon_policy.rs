@@ -17,7 +17,11 @@ use crate::services::principal::{AdminPrincipal, RequestContext};
 
 /// The factor kinds a second step accepts unless a policy lists its own.
 /// E-mail codes are opt-in: a policy must list `email`.
-pub const DEFAULT_FACTORS: [FactorKind; 2] = [FactorKind::Totp, FactorKind::RecoveryCode];
+pub const DEFAULT_FACTORS: [FactorKind; 3] = [
+    FactorKind::Totp,
+    FactorKind::RecoveryCode,
+    FactorKind::Webauthn,
+];
 
 /// Longest "remember this device" period.
 const MAX_REMEMBER_DAYS: u32 = 365;
