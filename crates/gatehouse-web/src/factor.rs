@@ -131,8 +131,13 @@ async fn submit(
     let step = match param(&pairs, "webauthn_response").filter(|r| !r.is_empty()) {
         Some(response) => {
             let ceremony = param(&pairs, "webauthn_ceremony").unwrap_or("");
-            mfa.verify_webauthn(&ctx, &handle, ceremony, response, remember)
-                .await
+            if param(&pairs, "webauthn_register") == Some("1") {
+                mfa.enrol_webauthn(&ctx, &handle, ceremony, response, remember)
+                    .await
+            } else {
+                mfa.verify_webauthn(&ctx, &handle, ceremony, response, remember)
+                    .await
+            }
         }
         None => mfa.verify(&ctx, &handle, code, remember).await,
     };
@@ -236,26 +241,20 @@ async fn screen_page(
         Ok(screen) => screen,
         Err(error) => return failure(error),
     };
-    let webauthn = if screen.kinds.contains(&FactorKind::Webauthn) {
-        match mfa.webauthn_options(handle).await {
-            Ok(options) => options,
-            Err(error) => {
-                tracing::error!(%error, "starting a WebAuthn assertion failed");
-                None
-            }
-        }
+    let register = screen.webauthn_enrolment;
+    let options = if register {
+        mfa.webauthn_enrol_options(handle).await
+    } else if screen.kinds.contains(&FactorKind::Webauthn) {
+        mfa.webauthn_options(handle).await
     } else {
-        None
+        Ok(None)
     };
-    render(
-        state,
-        headers,
-        target,
-        &screen,
-        webauthn.as_ref(),
-        notice,
-        error,
-    )
+    let options = options.unwrap_or_else(|error| {
+        tracing::error!(%error, "starting a WebAuthn ceremony failed");
+        None
+    });
+    let webauthn = options.as_ref().map(|o| (o, register));
+    render(state, headers, target, &screen, webauthn, notice, error)
 }
 
 fn render(
@@ -263,7 +262,7 @@ fn render(
     headers: &HeaderMap,
     target: &Target,
     screen: &ChallengeScreen,
-    webauthn: Option<&CeremonyOptions>,
+    webauthn: Option<(&CeremonyOptions, bool)>,
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Response {
@@ -292,9 +291,10 @@ fn render(
             email_available => screen.email_available,
             email_sent => screen.email_sent,
             remember_days => screen.remember_days,
-            webauthn => webauthn.map(|w| minijinja::context! {
+            webauthn => webauthn.map(|(w, register)| minijinja::context! {
                 ceremony => w.handle.expose(),
                 options => w.options.clone(),
+                register => register,
             }),
             notice => notice,
             error => error,

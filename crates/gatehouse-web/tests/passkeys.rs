@@ -742,3 +742,76 @@ async fn security_page_adds_totp_and_removes_with_the_password() {
         "/login?return_to=/account/security"
     );
 }
+
+/// A user the policy asks for a factor but who has none can register a
+/// passkey on the enrolment page at sign-in instead of an app; the
+/// sign-in completes with it and the recovery codes are shown once.
+#[tokio::test]
+async fn passkey_enrolment_at_sign_in() {
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let (client_id, secret) = register(&server, json!({})).await;
+    json(
+        server
+            .admin()
+            .put(&format!("/api/v1/clients/{client_id}/signon-policy"))
+            .json(&json!({"second_factor": "always"}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let started = start(&rp, &["profile"], &[]);
+    let page = match browser
+        .walk(&started.url, Some(("ada", PASSWORD)), Consent::Allow)
+        .await
+        .unwrap()
+    {
+        Landing::Page(200, html) if html.contains("data-webauthn=\"create\"") => html,
+        other => panic!("expected the enrolment page with a passkey form, got {other:?}"),
+    };
+    assert!(page.contains("<svg"), "the app is still offered");
+    let options = last_field(&page, "webauthn_options");
+    let ccr: CreationChallengeResponse = serde_json::from_str(&options).unwrap();
+    let mut key = authenticator();
+    let answer = key.do_registration(origin(&server), ccr).unwrap();
+    let mut form = hidden_fields(&page);
+    form.retain(|(n, _)| n != "webauthn_response");
+    form.push((
+        "webauthn_response".into(),
+        serde_json::to_string(&answer).unwrap(),
+    ));
+    let response = browser.post_form("/login/factor", &form).await.unwrap();
+    let (status, html) = text(response).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Save your recovery codes"), "{html}");
+    let next = html
+        .split("<a href=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .replace("&#x2f;", "/")
+        .replace("&#x2F;", "/")
+        .replace("&amp;", "&");
+    let landing = if next.starts_with('/') {
+        browser
+            .walk(&server.url(&next), None, Consent::Allow)
+            .await
+            .unwrap()
+    } else {
+        Landing::Client(next)
+    };
+    let code = param(&callback(&landing), "code").unwrap().to_owned();
+    let tokens = exchange(&rp, &code, started.verifier).await;
+    let claims = tokens
+        .id_token()
+        .unwrap()
+        .claims(&rp.id_token_verifier(), &started.nonce)
+        .unwrap()
+        .clone();
+    assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("2"));
+    assert_eq!(amr_of(&claims), ["pwd", "hwk", "user"]);
+}

@@ -105,6 +105,7 @@ impl Account {
                 },
             )
             .await
+            .map(|registered| registered.factor)
     }
 
     /// A new pending TOTP factor, its secret shown this once.

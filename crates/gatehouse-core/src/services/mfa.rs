@@ -28,7 +28,7 @@ use crate::services::Deps;
 use crate::services::audit::Target;
 use crate::services::factors::{CodeCheck, EnrolledTotp, Factors};
 use crate::services::mailer::{Mail, Mailer};
-use crate::services::passkeys::{CeremonyOptions, Passkeys};
+use crate::services::passkeys::{CeremonyOptions, Passkeys, RegistrationAnswer};
 use crate::services::principal::RequestContext;
 use crate::services::sessions::acr;
 use crate::services::signon_policy::{self, Requirement};
@@ -65,6 +65,9 @@ pub struct ChallengeScreen {
     pub email_available: bool,
     /// A code has been e-mailed.
     pub email_sent: bool,
+    /// During an enrolment, a passkey or security key may be registered
+    /// instead of the app ([`Mfa::webauthn_enrol_options`]).
+    pub webauthn_enrolment: bool,
 }
 
 /// What a submitted code leads to.
@@ -115,6 +118,11 @@ enum Presented<'a> {
     Code(&'a str),
     /// A WebAuthn assertion (JSON) for the ceremony behind `ceremony`.
     Webauthn {
+        ceremony: &'a str,
+        response: &'a str,
+    },
+    /// A WebAuthn registration (JSON) during an enrolment at sign-in.
+    Register {
         ceremony: &'a str,
         response: &'a str,
     },
@@ -320,6 +328,9 @@ impl Mfa {
             self.usable_kinds(&user, &challenge.allowed).await?
         };
         Ok(ChallengeScreen {
+            webauthn_enrolment: enrolment.is_some()
+                && challenge.allowed.contains(&FactorKind::Webauthn)
+                && self.passkeys.available(),
             email_available: enrolment.is_none() && kinds.contains(&FactorKind::Email),
             email_sent: challenge.email_code_hash.is_some(),
             kinds,
@@ -435,6 +446,42 @@ impl Mfa {
         .await
     }
 
+    /// Options for registering a passkey or security key instead of the
+    /// app during an enrolment at sign-in; bound to this challenge.
+    pub async fn webauthn_enrol_options(&self, handle: &str) -> Result<Option<CeremonyOptions>> {
+        let (challenge, user) = self.load(handle).await?;
+        if challenge.enrol_factor_id.is_none()
+            || !challenge.allowed.contains(&FactorKind::Webauthn)
+            || !self.passkeys.available()
+        {
+            return Ok(None);
+        }
+        self.passkeys
+            .begin_registration(&user, &ceremony_binding(&challenge))
+            .await
+            .map(Some)
+    }
+
+    /// Completes an enrolment at sign-in with a newly registered passkey or
+    /// security key (ceremony of [`Self::webauthn_enrol_options`]). A
+    /// refused registration counts like a wrong code.
+    pub async fn enrol_webauthn(
+        &self,
+        ctx: &RequestContext,
+        handle: &str,
+        ceremony: &str,
+        response: &str,
+        remember: bool,
+    ) -> Result<SecondStep> {
+        self.second_step(
+            ctx,
+            handle,
+            Presented::Register { ceremony, response },
+            remember,
+        )
+        .await
+    }
+
     async fn second_step(
         &self,
         ctx: &RequestContext,
@@ -489,6 +536,29 @@ impl Mfa {
                 }
             }
             (Presented::Webauthn { .. }, _) => false,
+            (Presented::Register { ceremony, response }, Some(_))
+                if challenge.allowed.contains(&FactorKind::Webauthn) =>
+            {
+                let answer = RegistrationAnswer {
+                    ceremony,
+                    response,
+                    name: "Passkey",
+                };
+                match self
+                    .passkeys
+                    .finish_registration(&actor, ctx, &user, &ceremony_binding(&challenge), &answer)
+                    .await
+                {
+                    Ok(registered) => {
+                        proved = registered.amr;
+                        enrolled = true;
+                        true
+                    }
+                    Err(Error::Invalid(_)) => false,
+                    Err(error) => return Err(error),
+                }
+            }
+            (Presented::Register { .. }, _) => false,
             (Presented::Code(code), Some(id)) => {
                 let code = code.trim();
                 let factor = d

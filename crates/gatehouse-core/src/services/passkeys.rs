@@ -84,6 +84,14 @@ pub struct RegistrationAnswer<'a> {
     pub name: &'a str,
 }
 
+/// A credential just registered.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub factor: Factor,
+    /// What its registration proved (`hwk` or `swk`, and `user`).
+    pub amr: Vec<String>,
+}
+
 /// An accepted assertion.
 #[derive(Debug, Clone)]
 pub struct PasskeyUse {
@@ -207,7 +215,7 @@ impl Passkeys {
         user: &User,
         binding: &str,
         answer: &RegistrationAnswer<'_>,
-    ) -> Result<Factor> {
+    ) -> Result<Registered> {
         let RegistrationAnswer {
             ceremony: handle,
             response,
@@ -277,7 +285,10 @@ impl Passkeys {
                 crate::StoreError::Missing(_) => Error::NotFound("user"),
                 other => other.into(),
             })?;
-        Ok(factor)
+        Ok(Registered {
+            factor,
+            amr: vec![key_amr(flags.backup_eligible).to_owned(), "user".to_owned()],
+        })
     }
 
     /// Starts an assertion with one of `user`'s credentials; `None` when
@@ -495,11 +506,7 @@ impl Passkeys {
             )
             .await?
         {
-            let key = if result.backup_eligible() || credential.backup_eligible {
-                "swk"
-            } else {
-                "hwk"
-            };
+            let key = key_amr(result.backup_eligible() || credential.backup_eligible);
             return Ok(Some(PasskeyUse {
                 factor_id: credential.factor_id,
                 amr: vec![key.to_owned(), "user".to_owned()],
@@ -589,6 +596,12 @@ impl Flags {
             backup_state: cred["backup_state"].as_bool().unwrap_or(false),
         }
     }
+}
+
+/// RFC 8176: `swk` for a key that can leave the device (a synced,
+/// backup-eligible passkey), `hwk` for a device-bound one.
+fn key_amr(backup_eligible: bool) -> &'static str {
+    if backup_eligible { "swk" } else { "hwk" }
 }
 
 fn clean_name(name: &str) -> String {
