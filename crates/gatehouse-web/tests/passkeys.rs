@@ -97,7 +97,7 @@ async fn register_passkey(
     server: &TestServer,
     browser: &Browser,
     page: &str,
-    key: &mut SoftPasskey,
+    key: &mut impl WebauthnAuthenticator,
     name: &str,
 ) -> Registered {
     let options = last_field(page, "webauthn_options");
@@ -814,4 +814,126 @@ async fn passkey_enrolment_at_sign_in() {
         .clone();
     assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("2"));
     assert_eq!(amr_of(&claims), ["pwd", "hwk", "user"]);
+}
+
+/// An org whose policy demands attestation admits only keys whose
+/// certificate chain leads to a trusted root and whose model is listed.
+#[tokio::test]
+async fn attestation_policy_admits_only_attested_models() {
+    use crypto_glue::traits::{EncodePem, LineEndingPem};
+    use webauthn_authenticator_rs::softtoken::{AAGUID, SoftToken};
+
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let path = "/api/v1/orgs/00000000-0000-7000-8000-000000000001/signon-policy";
+    // Attestation without roots or models is refused.
+    let response = server
+        .admin()
+        .put(path)
+        .json(&json!({"webauthn_attestation": "direct"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = common::problem(response, 422).await;
+    assert!(
+        problem.to_string().contains("webauthn_attestation_cas"),
+        "{problem}"
+    );
+
+    let (mut token, root) = SoftToken::new(true).unwrap();
+    let pem = root.to_pem(LineEndingPem::LF).unwrap();
+    json(
+        server
+            .admin()
+            .put(path)
+            .json(&json!({
+                "webauthn_attestation": "direct",
+                "webauthn_attestation_cas": [pem],
+                "webauthn_aaguids": [AAGUID.to_string()],
+            }))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let (browser, page) = signed_in(&server, "ada").await;
+
+    // A key without a trusted attestation: refused.
+    let options = last_field(&page, "webauthn_options");
+    let ccr: CreationChallengeResponse = serde_json::from_str(&options).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&options).unwrap()["publicKey"]["attestation"],
+        "direct"
+    );
+    let mut untrusted = authenticator();
+    let answer = untrusted.do_registration(origin(&server), ccr).unwrap();
+    let response = browser
+        .post_form(
+            "/account/security/passkey",
+            &pairs(&[
+                ("csrf", &field(&page, "csrf")),
+                ("webauthn_ceremony", &last_field(&page, "webauthn_ceremony")),
+                (
+                    "webauthn_response",
+                    &serde_json::to_string(&answer).unwrap(),
+                ),
+                ("name", "untrusted"),
+            ]),
+        )
+        .await
+        .unwrap();
+    let (status, page) = text(response).await;
+    assert_eq!(status, 400, "{page}");
+
+    // The attested soft token: admitted.
+    let registered = register_passkey(&server, &browser, &page, &mut token, "Token").await;
+    assert!(registered.page.contains("Passkey or security key: Token"));
+
+    // A trusted root but a model not on the list: refused.
+    let (mut other, other_root) = SoftToken::new(true).unwrap();
+    json(
+        server
+            .admin()
+            .put(path)
+            .json(&json!({
+                "webauthn_attestation": "direct",
+                "webauthn_attestation_cas": [other_root.to_pem(LineEndingPem::LF).unwrap()],
+                "webauthn_aaguids": ["6d44ba9b-f6ec-2e49-b930-0c8fe920cb73"],
+            }))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let (_, page) = text(
+        browser
+            .client()
+            .get(server.url("/account/security"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let ccr: CreationChallengeResponse =
+        serde_json::from_str(&last_field(&page, "webauthn_options")).unwrap();
+    let answer = other.do_registration(origin(&server), ccr).unwrap();
+    let response = browser
+        .post_form(
+            "/account/security/passkey",
+            &pairs(&[
+                ("csrf", &field(&page, "csrf")),
+                ("webauthn_ceremony", &last_field(&page, "webauthn_ceremony")),
+                (
+                    "webauthn_response",
+                    &serde_json::to_string(&answer).unwrap(),
+                ),
+                ("name", "other model"),
+            ]),
+        )
+        .await
+        .unwrap();
+    let (status, html) = text(response).await;
+    assert_eq!(status, 400, "{html}");
 }

@@ -266,6 +266,40 @@ pub struct SignOnPolicy {
     /// The sign-in page offers a link by e-mail instead of the password
     /// (org policies only; a first factor, `amr: ["otp"]`).
     pub magic_link: bool,
+    /// Attestation asked of passkeys and security keys at registration
+    /// (org policies only): `none`, or `indirect`/`direct` (the key must
+    /// prove its model with a certificate chain to one of
+    /// `webauthn_attestation_cas`, and be one of `webauthn_aaguids`).
+    pub webauthn_attestation: AttestationPolicy,
+    /// Trusted attestation root certificates (PEM).
+    pub webauthn_attestation_cas: Vec<String>,
+    /// Allowed authenticator models (AAGUIDs).
+    #[schema(value_type = Vec<String>)]
+    pub webauthn_aaguids: Vec<uuid::Uuid>,
+}
+
+/// How much a WebAuthn authenticator must prove about itself at registration.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AttestationPolicy {
+    /// No attestation asked for; any authenticator.
+    #[default]
+    None,
+    /// Attestation required (webauthn-rs asks with `direct` conveyance; a
+    /// client that anonymises it is refused), as `direct`.
+    Indirect,
+    /// Attestation required and verified against the trusted roots and models.
+    Direct,
 }
 
 impl Default for SignOnPolicy {
@@ -278,6 +312,9 @@ impl Default for SignOnPolicy {
             remember_device_days: 0,
             enrol_at_sign_in: true,
             magic_link: false,
+            webauthn_attestation: AttestationPolicy::None,
+            webauthn_attestation_cas: Vec::new(),
+            webauthn_aaguids: Vec::new(),
         }
     }
 }

@@ -20,8 +20,8 @@ pub use api_token::{ApiToken, TokenKind, TokenScope};
 pub use audit::{AuditEvent, AuditQuery, Outcome};
 pub use client::{Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes};
 pub use factor::{
-    CeremonyKind, Factor, FactorKind, FactorStatus, MagicLink, MfaChallenge, PolicyScope,
-    SecondFactorRule, SignOnPolicy, WebauthnCeremony, WebauthnCredential,
+    AttestationPolicy, CeremonyKind, Factor, FactorKind, FactorStatus, MagicLink, MfaChallenge,
+    PolicyScope, SecondFactorRule, SignOnPolicy, WebauthnCeremony, WebauthnCredential,
 };
 pub use grant::{
     AuthorizationCode, CodeRedemption, Consent, DeviceApproval, DeviceCode, DevicePoll,

@@ -27,16 +27,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use url::{Host, Url};
 use webauthn_rs::prelude::{
-    AuthenticationResult, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
-    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Webauthn,
-    WebauthnBuilder, WebauthnError,
+    AttestationCaList, AttestationCaListBuilder, AttestedPasskeyRegistration, AuthenticationResult,
+    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, Webauthn, WebauthnBuilder, WebauthnError,
 };
 
 use crate::error::{Error, Result};
 use crate::ids::{FactorId, OrgId};
 use crate::model::{
-    CeremonyKind, Factor, FactorKind, FactorStatus, Outcome, User, UserStatus, WebauthnCeremony,
-    WebauthnCredential,
+    AttestationPolicy, CeremonyKind, Factor, FactorKind, FactorStatus, Outcome, PolicyScope, User,
+    UserStatus, WebauthnCeremony, WebauthnCredential,
 };
 use crate::secret::{Secret, TokenHash};
 use crate::services::Deps;
@@ -192,9 +192,32 @@ impl Passkeys {
             .name
             .clone()
             .unwrap_or_else(|| user.username.clone());
-        let (options, state) = webauthn
-            .start_passkey_registration(user.id.0, &user.username, &display, Some(exclude))
-            .map_err(internal)?;
+        let policy = self
+            .deps
+            .store
+            .get_signon_policy(&PolicyScope::Org(user.org_id))
+            .await?
+            .unwrap_or_default();
+        let (options, state) = if policy.webauthn_attestation == AttestationPolicy::None {
+            let (options, state) = webauthn
+                .start_passkey_registration(user.id.0, &user.username, &display, Some(exclude))
+                .map_err(internal)?;
+            (options, Registration::Passkey(state))
+        } else {
+            let cas = attestation_cas(&policy.webauthn_attestation_cas, &policy.webauthn_aaguids)
+                .ok_or_else(|| internal("the org's attestation roots do not parse"))?;
+            let (options, state) = webauthn
+                .start_attested_passkey_registration(
+                    user.id.0,
+                    &user.username,
+                    &display,
+                    Some(exclude),
+                    cas,
+                    None,
+                )
+                .map_err(internal)?;
+            (options, Registration::Attested(state))
+        };
         self.open(
             CeremonyKind::Register,
             Some(user),
@@ -228,13 +251,17 @@ impl Passkeys {
             .ok_or_else(refused)?;
         let answer: RegisterPublicKeyCredential =
             serde_json::from_str(response).map_err(|_| refused())?;
-        let state: PasskeyRegistration = serde_json::from_str(&ceremony.state).map_err(internal)?;
-        let passkey = webauthn
-            .finish_passkey_registration(&answer, &state)
-            .map_err(|error| {
-                tracing::info!(%error, "a WebAuthn registration was refused");
-                refused()
-            })?;
+        let state: Registration = serde_json::from_str(&ceremony.state).map_err(internal)?;
+        let finished = match &state {
+            Registration::Passkey(state) => webauthn.finish_passkey_registration(&answer, state),
+            Registration::Attested(state) => webauthn
+                .finish_attested_passkey_registration(&answer, state)
+                .map(Passkey::from),
+        };
+        let passkey = finished.map_err(|error| {
+            tracing::info!(%error, "a WebAuthn registration was refused");
+            refused()
+        })?;
         let d = &self.deps;
         let now = d.clock.now_millis();
         let id = FactorId::generate(d.clock.as_ref(), d.rng.as_ref());
@@ -576,6 +603,42 @@ impl Passkeys {
         d.store.append_audit(&audit).await?;
         Ok(None)
     }
+}
+
+/// The state of a registration ceremony: a plain passkey, or one whose
+/// attestation is checked (the org's policy).
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Registration {
+    Passkey(PasskeyRegistration),
+    Attested(AttestedPasskeyRegistration),
+}
+
+/// The trusted attestation roots (PEM) × allowed models; `None` when a
+/// certificate does not parse. With no models, only the parse is checked.
+pub(crate) fn attestation_cas(
+    pems: &[String],
+    aaguids: &[uuid::Uuid],
+) -> Option<AttestationCaList> {
+    let mut builder = AttestationCaListBuilder::new();
+    let probe = [uuid::Uuid::nil()];
+    let models = if aaguids.is_empty() {
+        &probe[..]
+    } else {
+        aaguids
+    };
+    for pem in pems {
+        for aaguid in models {
+            builder
+                .insert_device_pem(
+                    pem.as_bytes(),
+                    *aaguid,
+                    aaguid.to_string(),
+                    Default::default(),
+                )
+                .ok()?;
+        }
+    }
+    Some(builder.build())
 }
 
 /// The counter and backup flags of a passkey (read from its JSON form:
