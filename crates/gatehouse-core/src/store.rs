@@ -28,6 +28,7 @@ use crate::model::{
 };
 use crate::model::{AppAssignment, AppRef, AssignmentSubject};
 use crate::model::{CounterKey, CounterState, KnownDevice, ThrottlePolicy};
+use crate::model::{MagicLink, WebauthnCeremony, WebauthnCredential};
 use crate::model::{SamlLogoutChain, SamlParticipant, SamlPending, ServiceProvider};
 use crate::model::{ScimGroup, ScimListQuery, ScimPage, ScimUser};
 use crate::password::StoredPassword;
@@ -617,6 +618,73 @@ pub trait SignOnStore: Send + Sync {
     /// Deletes expired challenges and remembered devices; how many rows went.
     async fn purge_expired_sign_ons(&self, now: Millis) -> StoreResult<u64>;
 }
+/// WebAuthn credentials (behind `webauthn` factors) and ceremonies.
+#[async_trait]
+pub trait WebauthnStore: Send + Sync {
+    /// Creates an active `webauthn` factor and its credential with `audit`.
+    /// `Conflict` when the credential id is registered already;
+    /// `Missing("user")` when the user is gone.
+    async fn create_webauthn_factor(
+        &self,
+        factor: &Factor,
+        credential: &WebauthnCredential,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// A user's credentials, oldest first.
+    async fn list_webauthn_credentials(&self, user: UserId)
+    -> StoreResult<Vec<WebauthnCredential>>;
+    async fn find_webauthn_credential(
+        &self,
+        credential_id: &str,
+    ) -> StoreResult<Option<WebauthnCredential>>;
+    /// Records a use: stores `sign_count`, the backup state and the updated
+    /// `credential` JSON when `sign_count` exceeds the stored counter (or
+    /// both are 0), with `audit`, and marks the factor used. `false`, with
+    /// nothing written, when the counter did not advance (a cloned key or a
+    /// replay) or the credential is gone.
+    async fn record_webauthn_use(
+        &self,
+        factor: FactorId,
+        sign_count: i64,
+        backup_state: bool,
+        credential: &str,
+        at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    async fn put_webauthn_ceremony(&self, ceremony: &WebauthnCeremony) -> StoreResult<()>;
+    /// Removes and returns the ceremony, unless it expired by `now`: of
+    /// concurrent takes exactly one gets it.
+    async fn take_webauthn_ceremony(
+        &self,
+        handle_hash: &TokenHash,
+        now: Millis,
+    ) -> StoreResult<Option<WebauthnCeremony>>;
+}
+/// E-mailed sign-in links.
+#[async_trait]
+pub trait MagicLinkStore: Send + Sync {
+    /// Stores a new link, unless the user was sent one after `not_since`:
+    /// `false` (nothing stored) then.
+    async fn put_magic_link(
+        &self,
+        link: &MagicLink,
+        not_since: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// The link, unless it expired by `now` or was used.
+    async fn get_magic_link(
+        &self,
+        token_hash: &TokenHash,
+        now: Millis,
+    ) -> StoreResult<Option<MagicLink>>;
+    /// Spends the link with `audit`: `true` once, while it is unexpired.
+    async fn use_magic_link(
+        &self,
+        token_hash: &TokenHash,
+        now: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+}
 // ---- end of multifactor authentication.
 /// SCIM provisioning (RFC 7644): users and groups together with what only
 /// SCIM holds. Every write changes the `users`/`groups` row, its SCIM row and
@@ -797,6 +865,8 @@ pub trait Store:
     + SamlStore
     + FactorStore
     + SignOnStore
+    + WebauthnStore
+    + MagicLinkStore
     + ScimStore
     + SignInThrottleStore
     + GroupRuleStore
@@ -820,6 +890,11 @@ impl<T> Store for T where
         + SamlStore
         + FactorStore
         + SignOnStore
+        + WebauthnStore
+        + MagicLinkStore
+        + MagicLinkStore
+        + WebauthnStore
+        + MagicLinkStore
         + ScimStore
         + SignInThrottleStore
         + GroupRuleStore

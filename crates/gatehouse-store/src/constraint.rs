@@ -35,6 +35,11 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
     ("api_tokens_hash_uq", "api_tokens.hash", "hash"),
     ("oauth_clients_pkey", "oauth_clients.client_id", "client_id"),
     (
+        "webauthn_credentials_credential_idx",
+        "webauthn_credentials.credential_id",
+        "credential_id",
+    ),
+    (
         "saml_service_providers_entity_id_uq",
         "saml_service_providers.entity_id",
         "entity_id",

@@ -53,6 +53,7 @@ mod signon;
 mod sqlite;
 mod store;
 mod user;
+mod webauthn;
 
 pub mod scratch;
 pub mod seed;

@@ -328,7 +328,19 @@ impl<DB: Engine> SignOnStore for SqlStore<DB> {
                 "device",
             )
             .await?;
+        let ceremonies = w
+            .execute(
+                Stmt::new("DELETE FROM webauthn_ceremonies WHERE expires_at <= $1").int(now),
+                "ceremony",
+            )
+            .await?;
+        let links = w
+            .execute(
+                Stmt::new("DELETE FROM magic_links WHERE expires_at <= $1").int(now),
+                "link",
+            )
+            .await?;
         w.commit().await?;
-        Ok(challenges + devices)
+        Ok(challenges + devices + ceremonies + links)
     }
 }

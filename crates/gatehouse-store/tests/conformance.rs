@@ -23,6 +23,8 @@ mod sessions_grants;
 mod sign_in_throttle;
 mod signing_keys;
 mod support;
+#[path = "cases/webauthn.rs"]
+mod webauthn;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -50,6 +52,7 @@ use signing_keys::{
     signing_key_retired_removed_only_after_remove_after, signing_key_rotation_is_compare_and_set,
 };
 use support::Fx;
+use webauthn::*;
 
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
@@ -142,6 +145,10 @@ conformance!(
     factor_totp_step_is_compare_and_set,
     factor_concurrent_codes_exactly_one_wins,
     mfa_challenge_completes_once_and_expires,
+    webauthn_credential_is_unique_and_goes_with_its_factor,
+    webauthn_counter_must_advance,
+    webauthn_ceremony_is_taken_once_and_expires,
+    magic_link_is_spent_once_and_rate_limited,
     signon_policy_round_trips,
     scim_user_and_its_row_change_together,
     scim_lists_count_filter_and_page,

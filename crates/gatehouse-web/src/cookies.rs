@@ -19,6 +19,8 @@ pub enum Cookie {
     Device,
     /// A browser that signed in before: exempt from the account-wide lockout (days).
     KnownDevice,
+    /// The browser that asked for an e-mailed sign-in link (minutes).
+    MagicLink,
 }
 
 impl Cookie {
@@ -29,6 +31,7 @@ impl Cookie {
             Self::Mfa => "gatehouse_mfa",
             Self::Device => "gatehouse_device",
             Self::KnownDevice => "gatehouse_known_device",
+            Self::MagicLink => "gatehouse_magic_link",
         }
     }
 

@@ -18,6 +18,7 @@ use gatehouse_core::model::{FactorKind, PolicyScope};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::RequestContext;
 use gatehouse_core::services::mfa::{CHALLENGE_TTL_SECS, ChallengeScreen, SecondStep};
+use gatehouse_core::services::passkeys::CeremonyOptions;
 
 use crate::AppState;
 use crate::cookies::Cookie;
@@ -39,10 +40,7 @@ pub(crate) async fn challenge_page(
     target: &Target,
     handle: &Secret,
 ) -> Response {
-    let mut response = match state.services.mfa.screen(handle.expose()).await {
-        Ok(screen) => render(state, headers, target, &screen, None, None),
-        Err(error) => return failure(error),
-    };
+    let mut response = screen_page(state, headers, target, handle.expose(), None, None).await;
     if let Some(cookie) = Cookie::Mfa.set_for(handle.expose(), secure(state), CHALLENGE_TTL_SECS) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -95,10 +93,7 @@ async fn show(
     let Some(handle) = Cookie::Mfa.read(&headers, secure(&state)) else {
         return expired(&state);
     };
-    match state.services.mfa.screen(&handle).await {
-        Ok(screen) => render(&state, &headers, &target, &screen, None, None),
-        Err(error) => failure(error),
-    }
+    screen_page(&state, &headers, &target, &handle, None, None).await
 }
 
 /// `POST /login/factor`: a code in `otp` (or `send_email` for an e-mailed code).
@@ -129,44 +124,50 @@ async fn submit(
             ),
             Err(error) => return failure(error),
         };
-        return match mfa.screen(&handle).await {
-            Ok(screen) => render(&state, &headers, &target, &screen, notice, error),
-            Err(error) => failure(error),
-        };
+        return screen_page(&state, &headers, &target, &handle, notice, error).await;
     }
     let code = param(&pairs, "otp").unwrap_or("");
     let remember = param(&pairs, "remember").is_some_and(|v| v == "on");
-    let verified = match mfa.verify(&ctx, &handle, code, remember).await {
+    let step = match param(&pairs, "webauthn_response").filter(|r| !r.is_empty()) {
+        Some(response) => {
+            let ceremony = param(&pairs, "webauthn_ceremony").unwrap_or("");
+            if param(&pairs, "webauthn_register") == Some("1") {
+                mfa.enrol_webauthn(&ctx, &handle, ceremony, response, remember)
+                    .await
+            } else {
+                mfa.verify_webauthn(&ctx, &handle, ceremony, response, remember)
+                    .await
+            }
+        }
+        None => mfa.verify(&ctx, &handle, code, remember).await,
+    };
+    let verified = match step {
         Ok(SecondStep::Verified(verified)) => *verified,
         Ok(SecondStep::Throttled { retry_after_secs }) => {
-            let mut page = match mfa.screen(&handle).await {
-                Ok(screen) => render(
-                    &state,
-                    &headers,
-                    &target,
-                    &screen,
-                    None,
-                    Some("Too many wrong codes. Wait a moment and try again."),
-                ),
-                Err(error) => return failure(error),
-            };
+            let mut page = screen_page(
+                &state,
+                &headers,
+                &target,
+                &handle,
+                None,
+                Some("Too many wrong codes. Wait a moment and try again."),
+            )
+            .await;
             *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             page.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             return page;
         }
         Err(Error::AuthFailed) => {
-            return match mfa.screen(&handle).await {
-                Ok(screen) => render(
-                    &state,
-                    &headers,
-                    &target,
-                    &screen,
-                    None,
-                    Some("That code is not right, has expired or was already used."),
-                ),
-                Err(error) => failure(error),
-            };
+            return screen_page(
+                &state,
+                &headers,
+                &target,
+                &handle,
+                None,
+                Some("That code or key is not right, has expired or was already used."),
+            )
+            .await;
         }
         Err(error) => return failure(error),
     };
@@ -225,11 +226,43 @@ fn with_recovery_codes(next: Response, codes: &[Secret]) -> Response {
     page
 }
 
+/// The second-factor page of the challenge behind `handle`, with a fresh
+/// WebAuthn ceremony when the user has a passkey or security key.
+async fn screen_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    target: &Target,
+    handle: &str,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let mfa = &state.services.mfa;
+    let screen = match mfa.screen(handle).await {
+        Ok(screen) => screen,
+        Err(error) => return failure(error),
+    };
+    let register = screen.webauthn_enrolment;
+    let options = if register {
+        mfa.webauthn_enrol_options(handle).await
+    } else if screen.kinds.contains(&FactorKind::Webauthn) {
+        mfa.webauthn_options(handle).await
+    } else {
+        Ok(None)
+    };
+    let options = options.unwrap_or_else(|error| {
+        tracing::error!(%error, "starting a WebAuthn ceremony failed");
+        None
+    });
+    let webauthn = options.as_ref().map(|o| (o, register));
+    render(state, headers, target, &screen, webauthn, notice, error)
+}
+
 fn render(
     state: &AppState,
     headers: &HeaderMap,
     target: &Target,
     screen: &ChallengeScreen,
+    webauthn: Option<(&CeremonyOptions, bool)>,
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Response {
@@ -258,10 +291,18 @@ fn render(
             email_available => screen.email_available,
             email_sent => screen.email_sent,
             remember_days => screen.remember_days,
+            webauthn => webauthn.map(|(w, register)| minijinja::context! {
+                ceremony => w.handle.expose(),
+                options => w.options.clone(),
+                register => register,
+            }),
             notice => notice,
             error => error,
         },
     );
+    if webauthn.is_some() {
+        page = page.with_script();
+    }
     if let Some(cookie) = cookie {
         page = page.with_header(header::SET_COOKIE, cookie);
     }
@@ -270,7 +311,7 @@ fn render(
 
 /// The Key URI as an inline SVG QR code (no external image, so the page's
 /// CSP stays `default-src 'none'`).
-fn qr_svg(uri: &str) -> String {
+pub(crate) fn qr_svg(uri: &str) -> String {
     match qrcode::QrCode::new(uri.as_bytes()) {
         Ok(code) => {
             let svg = code

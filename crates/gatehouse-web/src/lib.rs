@@ -15,7 +15,9 @@
 //! Errors are RFC 9457 problem details, including the ones produced by layers
 //! (body limit, unknown route, wrong method, panics).
 
+mod account;
 pub mod api;
+mod assets;
 pub mod client_ip;
 mod consent;
 mod cookies;
@@ -26,6 +28,7 @@ mod factor;
 pub mod health;
 pub mod jwks;
 mod login;
+mod magic_link;
 pub mod mail;
 pub mod oauth;
 pub mod openapi;
@@ -106,6 +109,9 @@ pub fn router(services: Arc<Services>, config: WebConfig) -> Router {
         .merge(oauth::routes())
         .merge(login::routes())
         .merge(factor::routes())
+        .merge(account::routes())
+        .merge(magic_link::routes())
+        .merge(assets::routes())
         .merge(consent::routes())
         .merge(device::routes())
         .merge(jwks::routes())

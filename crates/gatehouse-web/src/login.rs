@@ -18,7 +18,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use gatehouse_core::Error;
 use gatehouse_core::ids::OrgId;
 use gatehouse_core::model::{PolicyScope, SsoSession, User};
@@ -35,7 +35,35 @@ use crate::oauth::{FormPairs, QueryPairs, error_page, param, secure};
 use crate::pages::Page;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/login", get(show).post(submit))
+    Router::new()
+        .route("/login", get(show).post(submit))
+        .route("/login/passkey", post(passkey_options))
+}
+
+/// `POST /login/passkey`: a fresh username-less (discoverable) WebAuthn
+/// ceremony for the sign-in page's script: `{"ceremony": handle, "options":
+/// {publicKey: …, mediation: "conditional"}}`. The ceremony lives in the
+/// database for a few minutes and is spent by the `POST /login` that
+/// answers it.
+async fn passkey_options(State(state): State<AppState>) -> Response {
+    let begun = state.services.passkeys.begin_discoverable().await;
+    let options = begun.and_then(|o| {
+        serde_json::from_str::<serde_json::Value>(&o.options)
+            .map(|options| (o.handle, options))
+            .map_err(|e| Error::Internal(e.to_string()))
+    });
+    match options {
+        Ok((handle, options)) => axum::Json(serde_json::json!({
+            "ceremony": handle.expose(),
+            "options": options,
+        }))
+        .into_response(),
+        Err(Error::Invalid(_)) => StatusCode::NOT_FOUND.into_response(),
+        Err(error) => {
+            tracing::error!(%error, "starting a passkey sign-in failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 /// `GET /login[?request=…]`. A signed-in browser whose session falls short
@@ -60,15 +88,24 @@ pub async fn show(
         },
         None => (None, None),
     };
+    let org = match &target.request {
+        Some(handle) => match state.services.oauth.pending_client(handle).await {
+            Ok((org, _)) => org,
+            Err(error) => return error_page(&error).into_response(),
+        },
+        None => target.org.unwrap_or(OrgId::DEFAULT),
+    };
     login_page(
         &state,
         &headers,
         StatusCode::OK,
         &target,
+        org,
         client_name,
         hint.unwrap_or_default(),
         None,
     )
+    .await
 }
 
 /// Where the sign-in leads: a pending authorization request, or a local page
@@ -120,6 +157,57 @@ pub async fn submit(
         },
         None => (target.org.unwrap_or(OrgId::DEFAULT), None, None),
     };
+    if let Some(response) = param(&pairs, "webauthn_response").filter(|r| !r.is_empty()) {
+        let ceremony = param(&pairs, "webauthn_ceremony").unwrap_or("");
+        return match state
+            .services
+            .mfa
+            .passkey_sign_in(
+                &ctx,
+                org,
+                client.clone().map(PolicyScope::Client).as_ref(),
+                ceremony,
+                response,
+            )
+            .await
+        {
+            Ok(Some(signed_in)) => {
+                finish(
+                    &state,
+                    &ctx,
+                    &target,
+                    &signed_in.user,
+                    signed_in.amr,
+                    signed_in.acr,
+                    None,
+                )
+                .await
+            }
+            Ok(None) => {
+                login_page(
+                    &state,
+                    &headers,
+                    StatusCode::OK,
+                    &target,
+                    org,
+                    client_name,
+                    String::new(),
+                    Some("That passkey was not accepted. Try again, or sign in with your password."),
+                )
+                .await
+            }
+            Err(Error::Forbidden) => Page::message(
+                StatusCode::FORBIDDEN,
+                "Passkey not allowed here",
+                "Signing in here requires a second factor that passkeys do not satisfy. Sign in with your password.",
+            )
+            .into_response(),
+            Err(error) => {
+                tracing::error!(%error, "a passkey sign-in failed inside");
+                unavailable()
+            }
+        };
+    }
     let known = Cookie::KnownDevice.read(&headers, secure).map(Secret::new);
     let (user, known) = match sign_in(&state, &ctx, org, &username, &password, known).await {
         Ok(SignIn::Verified { user, device }) => (*user, device),
@@ -129,10 +217,12 @@ pub async fn submit(
                 &headers,
                 StatusCode::TOO_MANY_REQUESTS,
                 &target,
+                org,
                 client_name,
                 username,
                 Some("Too many sign-in attempts. Wait a moment and try again later."),
-            );
+            )
+            .await;
             page.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             return page;
@@ -154,10 +244,12 @@ pub async fn submit(
                 &headers,
                 StatusCode::OK,
                 &target,
+                org,
                 client_name,
                 username,
                 Some("Invalid username or password."),
-            );
+            )
+            .await;
         }
         Err(error) => {
             tracing::error!(%error, "sign-in failed inside");
@@ -281,16 +373,26 @@ async fn sign_in(
         .await
 }
 
-pub(crate) fn login_page(
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn login_page(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
     target: &Target,
+    org: OrgId,
     client_name: Option<String>,
     username: String,
     error: Option<&str>,
 ) -> Response {
     let (token, cookie) = csrf::token_for_page(headers, secure(state));
+    let passkeys = state.services.passkeys.available();
+    let magic_link = match state.services.magic_links.enabled(org).await {
+        Ok(enabled) => enabled,
+        Err(error) => {
+            tracing::error!(%error, "reading the org's sign-on policy failed");
+            false
+        }
+    };
     let mut page = Page::render(
         status,
         "login.html",
@@ -303,9 +405,14 @@ pub(crate) fn login_page(
             org => target.org.map(|o| o.to_string()),
             client_name => client_name,
             username => username,
+            passkeys => passkeys,
+            magic_link => magic_link,
             error => error,
         },
     );
+    if passkeys {
+        page = page.with_script();
+    }
     if let Some(cookie) = cookie {
         page = page.with_header(header::SET_COOKIE, cookie);
     }

@@ -13,6 +13,12 @@ use minijinja::{Environment, UndefinedBehavior};
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
                         frame-ancestors 'none'; base-uri 'none'";
 
+/// The CSP of a page that loads `/assets/webauthn.js` (and whose script
+/// fetches ceremony options from this origin): still no inline script.
+const SCRIPT_PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+                               script-src 'self'; connect-src 'self'; form-action 'self'; \
+                               frame-ancestors 'none'; base-uri 'none'";
+
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -32,6 +38,18 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         (
             "recovery_codes.html",
             include_str!("../templates/recovery_codes.html"),
+        ),
+        (
+            "account_security.html",
+            include_str!("../templates/account_security.html"),
+        ),
+        (
+            "magic_link.html",
+            include_str!("../templates/magic_link.html"),
+        ),
+        (
+            "account_totp.html",
+            include_str!("../templates/account_totp.html"),
         ),
     ] {
         if let Err(error) = env.add_template(name, source) {
@@ -88,6 +106,12 @@ impl Page {
                 is_error => status.is_client_error() || status.is_server_error(),
             },
         )
+    }
+
+    /// Allows the page to load this server's scripts (`/assets/webauthn.js`).
+    pub fn with_script(mut self) -> Self {
+        self.csp = HeaderValue::from_static(SCRIPT_PAGE_CSP);
+        self
     }
 
     pub fn with_csp(mut self, csp: HeaderValue) -> Self {

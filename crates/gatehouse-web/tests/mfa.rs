@@ -880,7 +880,11 @@ async fn policies_read_back_and_delete() {
         "groups": [],
         "allowed_factors": ["totp"],
         "remember_device_days": 7,
-        "enrol_at_sign_in": false
+        "enrol_at_sign_in": false,
+        "magic_link": false,
+        "webauthn_attestation": "none",
+        "webauthn_attestation_cas": [],
+        "webauthn_aaguids": []
     });
     set_policy(&server, &path, policy.clone()).await;
     let read = json(server.admin().get(&path).send().await.unwrap(), 200).await;

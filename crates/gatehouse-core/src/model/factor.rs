@@ -19,6 +19,8 @@ pub enum FactorKind {
     RecoveryCode,
     /// A one-time code sent to the user's e-mail address.
     Email,
+    /// A WebAuthn credential: a passkey or a security key.
+    Webauthn,
 }
 
 impl FactorKind {
@@ -27,6 +29,7 @@ impl FactorKind {
             Self::Totp => "totp",
             Self::RecoveryCode => "recovery_code",
             Self::Email => "email",
+            Self::Webauthn => "webauthn",
         }
     }
 
@@ -35,6 +38,7 @@ impl FactorKind {
             "totp" => Some(Self::Totp),
             "recovery_code" => Some(Self::RecoveryCode),
             "email" => Some(Self::Email),
+            "webauthn" => Some(Self::Webauthn),
             _ => None,
         }
     }
@@ -46,6 +50,9 @@ impl FactorKind {
             // A recovery code is a one-time code the user keeps.
             Self::RecoveryCode => "otp",
             Self::Email => "otp",
+            // Proof of possession of a key; `services::passkeys` says `swk`
+            // for a synced (backup-eligible) passkey.
+            Self::Webauthn => "hwk",
         }
     }
 }
@@ -98,6 +105,90 @@ impl Factor {
     pub fn seal_aad(id: FactorId) -> Vec<u8> {
         format!("factor:{id}").into_bytes()
     }
+}
+
+/// The public-key credential behind a `webauthn` factor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebauthnCredential {
+    pub factor_id: FactorId,
+    pub user_id: UserId,
+    /// The credential id, base64url without padding; unique across users.
+    pub credential_id: String,
+    /// The name the user gave it ("YubiKey", "Laptop").
+    pub name: String,
+    /// webauthn-rs's `Passkey` as JSON (public key, counter, flags; nothing secret).
+    pub credential: String,
+    /// The highest signature counter seen; an assertion must exceed it (or both are 0).
+    pub sign_count: i64,
+    /// The credential may be synced to other devices (a synced passkey).
+    pub backup_eligible: bool,
+    /// The credential is synced right now.
+    pub backup_state: bool,
+    pub created_at: Millis,
+}
+
+/// What a WebAuthn ceremony is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CeremonyKind {
+    /// Registering a new credential for a known user.
+    Register,
+    /// An assertion with one of a known user's credentials.
+    Authenticate,
+    /// An assertion with a discoverable credential: the user is not known yet.
+    Discoverable,
+}
+
+impl CeremonyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Authenticate => "authenticate",
+            Self::Discoverable => "discoverable",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "register" => Some(Self::Register),
+            "authenticate" => Some(Self::Authenticate),
+            "discoverable" => Some(Self::Discoverable),
+            _ => None,
+        }
+    }
+}
+
+/// A WebAuthn ceremony between the options sent to the browser and the
+/// authenticator's answer. Lives in the database (any node finishes it),
+/// found by the hash of a random handle the page carries; single use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebauthnCeremony {
+    pub handle_hash: TokenHash,
+    pub kind: CeremonyKind,
+    /// The user it is for; `None` for a discoverable (username-less) sign-in.
+    pub user_id: Option<UserId>,
+    /// Whose ceremony it is: `mfa:<challenge hash>`, `session:<id>` or `login`.
+    pub binding: String,
+    /// webauthn-rs's ceremony state as JSON (holds the challenge).
+    pub state: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// A sign-in link sent by e-mail. Only hashes are stored: of the token in
+/// the link and of the secret in the requesting browser's cookie.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MagicLink {
+    pub token_hash: TokenHash,
+    pub user_id: UserId,
+    /// The browser that asked for the link; the link works only there.
+    pub browser_hash: TokenHash,
+    /// The pending authorization request the sign-in continues, if any.
+    pub request: Option<String>,
+    /// The local path the sign-in continues to, if any.
+    pub return_to: Option<String>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub used_at: Option<Millis>,
 }
 
 /// A sign-in that passed its password and waits for the second factor (or a
@@ -163,8 +254,8 @@ pub struct SignOnPolicy {
     /// The groups whose members need a second factor, for `groups`.
     #[schema(value_type = Vec<String>)]
     pub groups: Vec<GroupId>,
-    /// Factor kinds accepted as second factor (`totp`, `recovery_code`, `email`);
-    /// empty: `totp` and `recovery_code`.
+    /// Factor kinds accepted as second factor (`totp`, `recovery_code`,
+    /// `email`, `webauthn`); empty: `totp`, `recovery_code` and `webauthn`.
     #[schema(value_type = Vec<String>)]
     pub allowed_factors: Vec<FactorKind>,
     /// Offer "remember this device" for this many days; 0 turns it off.
@@ -172,6 +263,43 @@ pub struct SignOnPolicy {
     /// A user without a factor who needs one enrols TOTP at sign-in; when
     /// false such a user is refused instead.
     pub enrol_at_sign_in: bool,
+    /// The sign-in page offers a link by e-mail instead of the password
+    /// (org policies only; a first factor, `amr: ["otp"]`).
+    pub magic_link: bool,
+    /// Attestation asked of passkeys and security keys at registration
+    /// (org policies only): `none`, or `indirect`/`direct` (the key must
+    /// prove its model with a certificate chain to one of
+    /// `webauthn_attestation_cas`, and be one of `webauthn_aaguids`).
+    pub webauthn_attestation: AttestationPolicy,
+    /// Trusted attestation root certificates (PEM).
+    pub webauthn_attestation_cas: Vec<String>,
+    /// Allowed authenticator models (AAGUIDs).
+    #[schema(value_type = Vec<String>)]
+    pub webauthn_aaguids: Vec<uuid::Uuid>,
+}
+
+/// How much a WebAuthn authenticator must prove about itself at registration.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AttestationPolicy {
+    /// No attestation asked for; any authenticator.
+    #[default]
+    None,
+    /// Attestation required (webauthn-rs asks with `direct` conveyance; a
+    /// client that anonymises it is refused), as `direct`.
+    Indirect,
+    /// Attestation required and verified against the trusted roots and models.
+    Direct,
 }
 
 impl Default for SignOnPolicy {
@@ -183,6 +311,10 @@ impl Default for SignOnPolicy {
             allowed_factors: Vec::new(),
             remember_device_days: 0,
             enrol_at_sign_in: true,
+            magic_link: false,
+            webauthn_attestation: AttestationPolicy::None,
+            webauthn_attestation_cas: Vec::new(),
+            webauthn_aaguids: Vec::new(),
         }
     }
 }

@@ -22,7 +22,8 @@ pub use assignment::{AppAssignment, AppRef, AssignmentSubject};
 pub use audit::{AuditEvent, AuditQuery, Outcome};
 pub use client::{Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes};
 pub use factor::{
-    Factor, FactorKind, FactorStatus, MfaChallenge, PolicyScope, SecondFactorRule, SignOnPolicy,
+    AttestationPolicy, CeremonyKind, Factor, FactorKind, FactorStatus, MagicLink, MfaChallenge,
+    PolicyScope, SecondFactorRule, SignOnPolicy, WebauthnCeremony, WebauthnCredential,
 };
 pub use grant::{
     AuthorizationCode, CodeRedemption, Consent, DeviceApproval, DeviceCode, DevicePoll,

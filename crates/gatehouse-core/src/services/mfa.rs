@@ -29,6 +29,7 @@ use crate::services::Deps;
 use crate::services::audit::Target;
 use crate::services::factors::{CodeCheck, EnrolledTotp, Factors};
 use crate::services::mailer::{Mail, Mailer};
+use crate::services::passkeys::{CeremonyOptions, Passkeys, RegistrationAnswer};
 use crate::services::principal::RequestContext;
 use crate::services::sessions::acr;
 use crate::services::signon_policy::{self, Requirement};
@@ -65,6 +66,9 @@ pub struct ChallengeScreen {
     pub email_available: bool,
     /// A code has been e-mailed.
     pub email_sent: bool,
+    /// During an enrolment, a passkey or security key may be registered
+    /// instead of the app ([`Mfa::webauthn_enrol_options`]).
+    pub webauthn_enrolment: bool,
 }
 
 /// What a submitted code leads to.
@@ -91,12 +95,38 @@ pub struct Verified {
     pub recovery_codes: Vec<Secret>,
 }
 
+/// A username-less sign-in with a passkey.
+#[derive(Debug)]
+pub struct PasskeySignIn {
+    pub user: User,
+    pub amr: Vec<String>,
+    pub acr: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Mfa {
     deps: Deps,
     factors: Factors,
     throttle: Throttle,
     mailer: Option<Arc<dyn Mailer>>,
+    passkeys: Passkeys,
+}
+
+/// What the browser presented on the second-factor page.
+#[derive(Debug, Clone, Copy)]
+enum Presented<'a> {
+    /// A TOTP, e-mailed or recovery code.
+    Code(&'a str),
+    /// A WebAuthn assertion (JSON) for the ceremony behind `ceremony`.
+    Webauthn {
+        ceremony: &'a str,
+        response: &'a str,
+    },
+    /// A WebAuthn registration (JSON) during an enrolment at sign-in.
+    Register {
+        ceremony: &'a str,
+        response: &'a str,
+    },
 }
 
 impl Mfa {
@@ -105,12 +135,14 @@ impl Mfa {
         factors: Factors,
         throttle: Throttle,
         mailer: Option<Arc<dyn Mailer>>,
+        passkeys: Passkeys,
     ) -> Self {
         Self {
             deps,
             factors,
             throttle,
             mailer,
+            passkeys,
         }
     }
 
@@ -125,10 +157,25 @@ impl Mfa {
         app: Option<&PolicyScope>,
         device: Option<&str>,
     ) -> Result<PasswordOutcome> {
+        self.after_first_factor(ctx, user, app, device, &["pwd"])
+            .await
+    }
+
+    /// As [`Self::after_password`] for a first factor proving `first`
+    /// (RFC 8176 `amr` values; a magic link is `["otp"]`).
+    pub async fn after_first_factor(
+        &self,
+        ctx: &RequestContext,
+        user: &User,
+        app: Option<&PolicyScope>,
+        device: Option<&str>,
+        first: &[&str],
+    ) -> Result<PasswordOutcome> {
         let d = &self.deps;
         let req = signon_policy::requirement(d, user, app, ctx.ip.as_deref()).await?;
+        let first: Vec<String> = first.iter().map(|m| (*m).to_owned()).collect();
         let password_only = || PasswordOutcome::SignedIn {
-            amr: vec!["pwd".to_owned()],
+            amr: first.clone(),
             acr: acr::SINGLE_FACTOR.to_owned(),
         };
         if !req.required {
@@ -142,13 +189,15 @@ impl Mfa {
                 .await?
         {
             // The remembered browser stands in for the second factor.
+            let mut amr = first.clone();
+            amr.push("mfa".to_owned());
             return Ok(PasswordOutcome::SignedIn {
-                amr: vec!["pwd".to_owned(), "mfa".to_owned()],
+                amr,
                 acr: acr::MULTI_FACTOR.to_owned(),
             });
         }
         if !self.usable_kinds(user, &req.allowed).await?.is_empty() {
-            let handle = self.open_challenge(user, None, &req, None).await?;
+            let handle = self.open_challenge(user, None, &req, None, &first).await?;
             return Ok(PasswordOutcome::SecondFactor(handle));
         }
         if req.enrol && req.allowed.contains(&FactorKind::Totp) {
@@ -168,7 +217,7 @@ impl Mfa {
                 }
             };
             let handle = self
-                .open_challenge(user, None, &req, Some(factor.id))
+                .open_challenge(user, None, &req, Some(factor.id), &first)
                 .await?;
             return Ok(PasswordOutcome::SecondFactor(handle));
         }
@@ -182,6 +231,53 @@ impl Mfa {
         audit.outcome = Outcome::Failure;
         d.store.append_audit(&audit).await?;
         Err(Error::Forbidden)
+    }
+
+    /// Finishes a username-less sign-in in `org` with a discoverable
+    /// credential (ceremony of `Passkeys::begin_discoverable`). A passkey
+    /// with user verification is two factors in one (possession and PIN or
+    /// biometric): `amr = ["hwk" or "swk", "user", "mfa"]`, `acr = "2"`.
+    /// `None` when refused; `Forbidden` when a policy that requires a second
+    /// factor for `app` does not allow `webauthn`.
+    pub async fn passkey_sign_in(
+        &self,
+        ctx: &RequestContext,
+        org: crate::ids::OrgId,
+        app: Option<&PolicyScope>,
+        ceremony: &str,
+        response: &str,
+    ) -> Result<Option<PasskeySignIn>> {
+        let d = &self.deps;
+        let Some((user, used)) = self
+            .passkeys
+            .finish_discoverable(ctx, org, ceremony, response)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if !used.user_verified {
+            return Ok(None);
+        }
+        let req = signon_policy::requirement(d, &user, app, ctx.ip.as_deref()).await?;
+        if req.required && !req.allowed.contains(&FactorKind::Webauthn) {
+            let mut audit = d.audit(
+                &format!("user:{}", user.id),
+                ctx,
+                "mfa.required",
+                Target::new("user", user.id, Some(user.org_id)),
+                json!({ "reason": "webauthn_not_allowed" }),
+            );
+            audit.outcome = Outcome::Failure;
+            d.store.append_audit(&audit).await?;
+            return Err(Error::Forbidden);
+        }
+        let mut amr = used.amr;
+        amr.push("mfa".to_owned());
+        Ok(Some(PasskeySignIn {
+            user,
+            amr,
+            acr: acr::MULTI_FACTOR.to_owned(),
+        }))
     }
 
     /// Starts a step-up of an existing session (OIDC `acr_values`, `max_age`
@@ -207,7 +303,7 @@ impl Mfa {
             return Ok(None);
         }
         Ok(Some(
-            self.open_challenge(&user, Some(session.id), &req, None)
+            self.open_challenge(&user, Some(session.id), &req, None, &["pwd".to_owned()])
                 .await?,
         ))
     }
@@ -234,6 +330,9 @@ impl Mfa {
             self.usable_kinds(&user, &challenge.allowed).await?
         };
         Ok(ChallengeScreen {
+            webauthn_enrolment: enrolment.is_some()
+                && challenge.allowed.contains(&FactorKind::Webauthn)
+                && self.passkeys.available(),
             email_available: enrolment.is_none() && kinds.contains(&FactorKind::Email),
             email_sent: challenge.email_code_hash.is_some(),
             kinds,
@@ -311,6 +410,87 @@ impl Mfa {
         code: &str,
         remember: bool,
     ) -> Result<SecondStep> {
+        self.second_step(ctx, handle, Presented::Code(code), remember)
+            .await
+    }
+
+    /// Options for a WebAuthn assertion on the second-factor page, when the
+    /// user has a credential and the policy allows `webauthn`; the ceremony
+    /// is bound to this challenge.
+    pub async fn webauthn_options(&self, handle: &str) -> Result<Option<CeremonyOptions>> {
+        let (challenge, user) = self.load(handle).await?;
+        if challenge.enrol_factor_id.is_some() || !challenge.allowed.contains(&FactorKind::Webauthn)
+        {
+            return Ok(None);
+        }
+        self.passkeys
+            .begin_authentication(&user, &ceremony_binding(&challenge))
+            .await
+    }
+
+    /// As [`Self::verify`] with a WebAuthn assertion (JSON) for the ceremony
+    /// of [`Self::webauthn_options`]. A failed assertion counts like a wrong
+    /// code, on the challenge and on the throttle's second-factor counters.
+    pub async fn verify_webauthn(
+        &self,
+        ctx: &RequestContext,
+        handle: &str,
+        ceremony: &str,
+        response: &str,
+        remember: bool,
+    ) -> Result<SecondStep> {
+        self.second_step(
+            ctx,
+            handle,
+            Presented::Webauthn { ceremony, response },
+            remember,
+        )
+        .await
+    }
+
+    /// Options for registering a passkey or security key instead of the
+    /// app during an enrolment at sign-in; bound to this challenge.
+    pub async fn webauthn_enrol_options(&self, handle: &str) -> Result<Option<CeremonyOptions>> {
+        let (challenge, user) = self.load(handle).await?;
+        if challenge.enrol_factor_id.is_none()
+            || !challenge.allowed.contains(&FactorKind::Webauthn)
+            || !self.passkeys.available()
+        {
+            return Ok(None);
+        }
+        self.passkeys
+            .begin_registration(&user, &ceremony_binding(&challenge))
+            .await
+            .map(Some)
+    }
+
+    /// Completes an enrolment at sign-in with a newly registered passkey or
+    /// security key (ceremony of [`Self::webauthn_enrol_options`]). A
+    /// refused registration counts like a wrong code.
+    pub async fn enrol_webauthn(
+        &self,
+        ctx: &RequestContext,
+        handle: &str,
+        ceremony: &str,
+        response: &str,
+        remember: bool,
+    ) -> Result<SecondStep> {
+        self.second_step(
+            ctx,
+            handle,
+            Presented::Register { ceremony, response },
+            remember,
+        )
+        .await
+    }
+
+    async fn second_step(
+        &self,
+        ctx: &RequestContext,
+        handle: &str,
+        presented: Presented<'_>,
+        remember: bool,
+    ) -> Result<SecondStep> {
         let d = &self.deps;
         let (challenge, user) = self.load(handle).await?;
         if challenge.attempts >= MAX_ATTEMPTS {
@@ -333,10 +513,56 @@ impl Mfa {
             return Ok(SecondStep::Throttled { retry_after_secs });
         }
         let actor = format!("user:{}", user.id);
-        let code = code.trim();
         let mut enrolled = false;
-        let accepted = match challenge.enrol_factor_id {
-            Some(id) => {
+        let mut proved = vec!["otp".to_owned()];
+        let accepted = match (presented, challenge.enrol_factor_id) {
+            (Presented::Webauthn { ceremony, response }, None)
+                if challenge.allowed.contains(&FactorKind::Webauthn) =>
+            {
+                match self
+                    .passkeys
+                    .finish_authentication(
+                        ctx,
+                        &user,
+                        &ceremony_binding(&challenge),
+                        ceremony,
+                        response,
+                    )
+                    .await?
+                {
+                    Some(used) => {
+                        proved = used.amr;
+                        true
+                    }
+                    None => false,
+                }
+            }
+            (Presented::Webauthn { .. }, _) => false,
+            (Presented::Register { ceremony, response }, Some(_))
+                if challenge.allowed.contains(&FactorKind::Webauthn) =>
+            {
+                let answer = RegistrationAnswer {
+                    ceremony,
+                    response,
+                    name: "Passkey",
+                };
+                match self
+                    .passkeys
+                    .finish_registration(&actor, ctx, &user, &ceremony_binding(&challenge), &answer)
+                    .await
+                {
+                    Ok(registered) => {
+                        proved = registered.amr;
+                        enrolled = true;
+                        true
+                    }
+                    Err(Error::Invalid(_)) => false,
+                    Err(error) => return Err(error),
+                }
+            }
+            (Presented::Register { .. }, _) => false,
+            (Presented::Code(code), Some(id)) => {
+                let code = code.trim();
                 let factor = d
                     .store
                     .get_factor(id)
@@ -347,7 +573,9 @@ impl Mfa {
                     == CodeCheck::Accepted;
                 enrolled
             }
-            None => self.check_code(ctx, &challenge, &user, code).await?,
+            (Presented::Code(code), None) => {
+                self.check_code(ctx, &challenge, &user, code.trim()).await?
+            }
         };
         let now = d.clock.now_millis();
         if !accepted {
@@ -385,8 +613,10 @@ impl Mfa {
             return Err(Error::NotFound("challenge"));
         }
         let mut amr = challenge.amr.clone();
-        if !amr.iter().any(|m| m == "otp") {
-            amr.push("otp".to_owned());
+        for method in proved {
+            if !amr.contains(&method) {
+                amr.push(method);
+            }
         }
         let session = match challenge.session_id {
             Some(id) => {
@@ -519,6 +749,9 @@ impl Mfa {
                     .any(|f| f.kind == FactorKind::Totp && f.status == FactorStatus::Active),
                 FactorKind::RecoveryCode => d.store.unused_recovery_codes(user.id).await? > 0,
                 FactorKind::Email => self.mailer.is_some() && user.email.is_some(),
+                FactorKind::Webauthn => {
+                    self.passkeys.available() && !self.passkeys.credentials(user).await?.is_empty()
+                }
             };
             if usable {
                 kinds.push(*kind);
@@ -533,6 +766,7 @@ impl Mfa {
         session: Option<SessionId>,
         req: &Requirement,
         enrol: Option<crate::ids::FactorId>,
+        first: &[String],
     ) -> Result<Secret> {
         let d = &self.deps;
         let now = d.clock.now_millis();
@@ -543,8 +777,8 @@ impl Mfa {
                 .get_session(id)
                 .await?
                 .map(|s| s.amr)
-                .unwrap_or_else(|| vec!["pwd".to_owned()]),
-            None => vec!["pwd".to_owned()],
+                .unwrap_or_else(|| first.to_vec()),
+            None => first.to_vec(),
         };
         d.store
             .put_mfa_challenge(&MfaChallenge {
@@ -592,6 +826,11 @@ impl Mfa {
             .purge_expired_sign_ons(self.deps.clock.now_millis())
             .await?)
     }
+}
+
+/// What a WebAuthn ceremony of the second-factor page is bound to.
+fn ceremony_binding(challenge: &MfaChallenge) -> String {
+    format!("mfa:{}", challenge.handle_hash.as_str())
 }
 
 /// Six random decimal digits (rejection sampling, so every code is equally likely).

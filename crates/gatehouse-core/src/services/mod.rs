@@ -8,9 +8,12 @@ pub mod audit;
 pub mod audit_log;
 mod client_auth;
 // -- multifactor authentication
+pub mod account;
 pub mod factors;
+pub mod magic_link;
 pub mod mailer;
 pub mod mfa;
+pub mod passkeys;
 pub mod signon_policy;
 // --
 pub mod client_settings;
@@ -57,9 +60,12 @@ pub use setup::{Setup, SetupResult};
 pub use throttle::{Admission, Attempt, Lockout, SignInSettings, Throttle};
 pub use users::{NewUser, Users};
 // -- multifactor authentication
+pub use account::Account;
 pub use factors::Factors;
+pub use magic_link::MagicLinks;
 pub use mailer::{Mail, Mailer};
 pub use mfa::Mfa;
+pub use passkeys::Passkeys;
 pub use signon_policy::SignOnPolicies;
 // --
 
@@ -158,6 +164,12 @@ pub struct Services {
     // -- multifactor authentication
     pub factors: Factors,
     pub mfa: Mfa,
+    /// WebAuthn: passkeys and security keys.
+    pub passkeys: Passkeys,
+    /// A signed-in user's own factors.
+    pub account: Account,
+    /// Sign-in links by e-mail.
+    pub magic_links: MagicLinks,
     pub signon_policies: SignOnPolicies,
     // --
     /// SCIM 2.0 provisioning (`/scim/v2`).
@@ -260,11 +272,20 @@ impl Services {
             .as_ref()
             .map(|t| TokenHash::of(t.expose()));
         let factors = Factors::new(deps.clone(), master_key.clone());
+        let passkeys = Passkeys::new(deps.clone(), &config.public_url);
         let mfa = Mfa::new(
             deps.clone(),
             factors.clone(),
             throttle.clone(),
             config.mailer.clone(),
+            passkeys.clone(),
+        );
+        let password_login = PasswordLogin::new(deps.clone(), throttle.clone());
+        let account = Account::new(
+            deps.clone(),
+            factors.clone(),
+            passkeys.clone(),
+            password_login.clone(),
         );
         Ok(Arc::new(Self {
             orgs: Orgs::new(deps.clone()),
@@ -272,7 +293,7 @@ impl Services {
             groups: Groups::new(deps.clone()),
             api_tokens: ApiTokens::new(deps.clone()),
             clients: Clients::new(deps.clone()),
-            password_login: PasswordLogin::new(deps.clone(), throttle.clone()),
+            password_login,
             throttle,
             admin_auth: AdminAuth::new(deps.clone(), bootstrap.clone()),
             setup: Setup::new(deps.clone(), bootstrap.is_some()),
@@ -283,6 +304,9 @@ impl Services {
             keys,
             factors,
             mfa,
+            passkeys,
+            account,
+            magic_links: MagicLinks::new(deps.clone(), config.mailer.clone(), &config.public_url),
             signon_policies: SignOnPolicies::new(deps.clone()),
             scim: Scim::new(deps.clone(), &config.public_url, ScimSettings::default()),
             group_rules: GroupRules::new(deps.clone()),

@@ -17,7 +17,11 @@ use crate::services::principal::{AdminPrincipal, RequestContext};
 
 /// The factor kinds a second step accepts unless a policy lists its own.
 /// E-mail codes are opt-in: a policy must list `email`.
-pub const DEFAULT_FACTORS: [FactorKind; 2] = [FactorKind::Totp, FactorKind::RecoveryCode];
+pub const DEFAULT_FACTORS: [FactorKind; 3] = [
+    FactorKind::Totp,
+    FactorKind::RecoveryCode,
+    FactorKind::Webauthn,
+];
 
 /// Longest "remember this device" period.
 const MAX_REMEMBER_DAYS: u32 = 365;
@@ -171,6 +175,31 @@ fn validate(policy: &SignOnPolicy) -> Result<()> {
             "required",
             "groups needs at least one group",
         ));
+    }
+    if policy.webauthn_attestation != crate::model::AttestationPolicy::None {
+        if policy.webauthn_attestation_cas.is_empty() {
+            errors.push(FieldError::new(
+                "webauthn_attestation_cas",
+                "required",
+                "attestation needs at least one trusted root certificate (PEM)",
+            ));
+        }
+        if policy.webauthn_aaguids.is_empty() {
+            errors.push(FieldError::new(
+                "webauthn_aaguids",
+                "required",
+                "attestation needs at least one allowed authenticator model (AAGUID)",
+            ));
+        }
+    }
+    for (i, pem) in policy.webauthn_attestation_cas.iter().enumerate() {
+        if crate::services::passkeys::attestation_cas(std::slice::from_ref(pem), &[]).is_none() {
+            errors.push(FieldError::new(
+                format!("webauthn_attestation_cas/{i}"),
+                "invalid_certificate",
+                "not a PEM X.509 certificate",
+            ));
+        }
     }
     if policy.remember_device_days > MAX_REMEMBER_DAYS {
         errors.push(FieldError::new(

@@ -63,11 +63,13 @@ impl Factors {
         let user = self.visible_user(principal, user).await?;
         match FactorKind::parse(kind) {
             Some(FactorKind::Totp) => self.enrol_totp(principal.actor(), ctx, &user).await,
-            Some(FactorKind::RecoveryCode | FactorKind::Email) | None => Err(Error::invalid(
-                "type",
-                "unsupported",
-                "the factor type must be \"totp\"",
-            )),
+            Some(FactorKind::RecoveryCode | FactorKind::Email | FactorKind::Webauthn) | None => {
+                Err(Error::invalid(
+                    "type",
+                    "unsupported",
+                    "the factor type must be \"totp\" (a user registers passkeys on /account/security)",
+                ))
+            }
         }
     }
 

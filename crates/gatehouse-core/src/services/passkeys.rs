@@ -1,0 +1,722 @@
+//! WebAuthn (passkeys and security keys) with `webauthn-rs`: registration,
+//! assertion with a known user's credentials (second factor), and
+//! username-less sign-in with a discoverable credential.
+//!
+//! The relying party comes from the public URL: its host is the RP id and
+//! its origin the only accepted origin. A loopback IP (`http://127.0.0.1:8080`)
+//! is not a valid RP id, so there the RP id is `localhost` and the origin
+//! `http://localhost:<port>` (open the pages under that name to use passkeys).
+//!
+//! Ceremony state lives in the database ([`WebauthnCeremony`]), bound to the
+//! user and to what it is for (`binding`), found by the hash of a random
+//! handle the page carries, for [`CEREMONY_TTL_SECS`], and taken once: any
+//! node finishes it, and of two finishes of one ceremony exactly one gets
+//! the state. The challenge inside the state is checked by webauthn-rs, so a
+//! response to another ceremony's challenge is refused.
+//!
+//! A use advances the stored signature counter by compare-and-set; a counter
+//! that does not advance (other than 0 → 0, which passkeys that keep no
+//! counter send) is refused and audited as `webauthn.counter_regressed`, a
+//! possibly cloned key.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+use url::{Host, Url};
+use webauthn_rs::prelude::{
+    AttestationCaList, AttestationCaListBuilder, AttestedPasskeyRegistration, AuthenticationResult,
+    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, Webauthn, WebauthnBuilder, WebauthnError,
+};
+
+use crate::error::{Error, Result};
+use crate::ids::{FactorId, OrgId};
+use crate::model::{
+    AttestationPolicy, CeremonyKind, Factor, FactorKind, FactorStatus, Outcome, PolicyScope, User,
+    UserStatus, WebauthnCeremony, WebauthnCredential,
+};
+use crate::secret::{Secret, TokenHash};
+use crate::services::Deps;
+use crate::services::audit::Target;
+use crate::services::principal::RequestContext;
+
+/// How long a ceremony waits for the authenticator's answer.
+pub const CEREMONY_TTL_SECS: i64 = 5 * 60;
+/// Longest credential name kept.
+pub const MAX_NAME_CHARS: usize = 64;
+/// The binding of a username-less sign-in ceremony.
+pub const LOGIN_BINDING: &str = "login";
+
+#[derive(Clone)]
+pub struct Passkeys {
+    deps: Deps,
+    webauthn: Option<Arc<Webauthn>>,
+    origin: Option<String>,
+}
+
+impl std::fmt::Debug for Passkeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passkeys")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options for `navigator.credentials.create()`/`get()` (webauthn-rs's JSON,
+/// binary values in base64url) and the handle of their ceremony.
+#[derive(Debug, Clone)]
+pub struct CeremonyOptions {
+    pub handle: Secret,
+    pub options: String,
+}
+
+/// The browser's answer to a registration ceremony.
+#[derive(Debug, Clone, Copy)]
+pub struct RegistrationAnswer<'a> {
+    /// The ceremony handle the page carried.
+    pub ceremony: &'a str,
+    /// The `PublicKeyCredential` from `navigator.credentials.create()`, as JSON.
+    pub response: &'a str,
+    /// The name the user gives the credential.
+    pub name: &'a str,
+}
+
+/// A credential just registered.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub factor: Factor,
+    /// What its registration proved (`hwk` or `swk`, and `user`).
+    pub amr: Vec<String>,
+}
+
+/// An accepted assertion.
+#[derive(Debug, Clone)]
+pub struct PasskeyUse {
+    pub factor_id: FactorId,
+    /// RFC 8176 values it proves: `hwk` (a device-bound key) or `swk` (a
+    /// synced, backup-eligible passkey), and `user` (user presence).
+    pub amr: Vec<String>,
+    /// The authenticator verified the user (PIN or biometric).
+    pub user_verified: bool,
+}
+
+/// The RP id and origin for a public URL, if it can serve WebAuthn.
+pub fn relying_party(public_url: &str) -> Option<(String, Url)> {
+    let url = Url::parse(public_url).ok()?;
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let (rp_id, origin) = match url.host()? {
+        Host::Domain(domain) => (
+            domain.to_owned(),
+            format!("{}://{domain}{port}", url.scheme()),
+        ),
+        Host::Ipv4(ip) if ip.is_loopback() => {
+            ("localhost".to_owned(), format!("http://localhost{port}"))
+        }
+        Host::Ipv6(ip) if ip.is_loopback() => {
+            ("localhost".to_owned(), format!("http://localhost{port}"))
+        }
+        Host::Ipv4(_) | Host::Ipv6(_) => return None,
+    };
+    Some((rp_id, Url::parse(&origin).ok()?))
+}
+
+impl Passkeys {
+    pub(crate) fn new(deps: Deps, public_url: &str) -> Self {
+        let built = relying_party(public_url).and_then(|(rp_id, origin)| {
+            let webauthn = WebauthnBuilder::new(&rp_id, &origin)
+                .and_then(|b| {
+                    b.rp_name("Gatehouse")
+                        .timeout(Duration::from_secs(CEREMONY_TTL_SECS.unsigned_abs()))
+                        .build()
+                })
+                .inspect_err(|error| {
+                    tracing::warn!(%error, rp_id, "passkeys are off: no WebAuthn relying party");
+                })
+                .ok()?;
+            Some((
+                Arc::new(webauthn),
+                origin.as_str().trim_end_matches('/').to_owned(),
+            ))
+        });
+        let (webauthn, origin) = match built {
+            Some((w, o)) => (Some(w), Some(o)),
+            None => (None, None),
+        };
+        Self {
+            deps,
+            webauthn,
+            origin,
+        }
+    }
+
+    /// Whether this deployment can do WebAuthn (its public URL gives an RP id).
+    pub fn available(&self) -> bool {
+        self.webauthn.is_some()
+    }
+
+    /// The origin browsers must use for passkeys (`https://id.example.com`).
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    fn webauthn(&self) -> Result<&Webauthn> {
+        self.webauthn.as_deref().ok_or_else(|| {
+            Error::invalid(
+                "webauthn",
+                "unavailable",
+                "passkeys are not available on this deployment",
+            )
+        })
+    }
+
+    /// A user's credentials.
+    pub async fn credentials(&self, user: &User) -> Result<Vec<WebauthnCredential>> {
+        Ok(self.deps.store.list_webauthn_credentials(user.id).await?)
+    }
+
+    /// Starts registering a new passkey or security key for `user`.
+    pub async fn begin_registration(&self, user: &User, binding: &str) -> Result<CeremonyOptions> {
+        let webauthn = self.webauthn()?;
+        let exclude = self
+            .credentials(user)
+            .await?
+            .iter()
+            .filter_map(|c| serde_json::from_str::<Passkey>(&c.credential).ok())
+            .map(|p| p.cred_id().clone())
+            .collect::<Vec<_>>();
+        let display = user
+            .claims
+            .name
+            .clone()
+            .unwrap_or_else(|| user.username.clone());
+        let policy = self
+            .deps
+            .store
+            .get_signon_policy(&PolicyScope::Org(user.org_id))
+            .await?
+            .unwrap_or_default();
+        let (options, state) = if policy.webauthn_attestation == AttestationPolicy::None {
+            let (options, state) = webauthn
+                .start_passkey_registration(user.id.0, &user.username, &display, Some(exclude))
+                .map_err(internal)?;
+            (options, Registration::Passkey(state))
+        } else {
+            let cas = attestation_cas(&policy.webauthn_attestation_cas, &policy.webauthn_aaguids)
+                .ok_or_else(|| internal("the org's attestation roots do not parse"))?;
+            let (options, state) = webauthn
+                .start_attested_passkey_registration(
+                    user.id.0,
+                    &user.username,
+                    &display,
+                    Some(exclude),
+                    cas,
+                    None,
+                )
+                .map_err(internal)?;
+            (options, Registration::Attested(state))
+        };
+        self.open(
+            CeremonyKind::Register,
+            Some(user),
+            binding,
+            to_json(&state)?,
+            to_json(&options)?,
+        )
+        .await
+    }
+
+    /// Finishes a registration begun with [`Self::begin_registration`] for
+    /// the same user and binding: stores an active `webauthn` factor.
+    /// `Invalid` for an unusable, foreign, replayed or expired answer.
+    pub async fn finish_registration(
+        &self,
+        actor: &str,
+        ctx: &RequestContext,
+        user: &User,
+        binding: &str,
+        answer: &RegistrationAnswer<'_>,
+    ) -> Result<Registered> {
+        let RegistrationAnswer {
+            ceremony: handle,
+            response,
+            name,
+        } = *answer;
+        let webauthn = self.webauthn()?;
+        let ceremony = self
+            .take(handle, CeremonyKind::Register, Some(user), binding)
+            .await?
+            .ok_or_else(refused)?;
+        let answer: RegisterPublicKeyCredential =
+            serde_json::from_str(response).map_err(|_| refused())?;
+        let state: Registration = serde_json::from_str(&ceremony.state).map_err(internal)?;
+        let finished = match &state {
+            Registration::Passkey(state) => webauthn.finish_passkey_registration(&answer, state),
+            Registration::Attested(state) => webauthn
+                .finish_attested_passkey_registration(&answer, state)
+                .map(Passkey::from),
+        };
+        let passkey = finished.map_err(|error| {
+            tracing::info!(%error, "a WebAuthn registration was refused");
+            refused()
+        })?;
+        let d = &self.deps;
+        let now = d.clock.now_millis();
+        let id = FactorId::generate(d.clock.as_ref(), d.rng.as_ref());
+        let flags = Flags::of(&passkey);
+        let name = clean_name(name);
+        let factor = Factor {
+            id,
+            user_id: user.id,
+            org_id: user.org_id,
+            kind: FactorKind::Webauthn,
+            status: FactorStatus::Active,
+            sealed_secret: None,
+            last_step: None,
+            created_at: now,
+            activated_at: Some(now),
+            last_used_at: None,
+        };
+        let credential = WebauthnCredential {
+            factor_id: id,
+            user_id: user.id,
+            credential_id: URL_SAFE_NO_PAD.encode(passkey.cred_id()),
+            name: name.clone(),
+            credential: to_json(&passkey)?,
+            sign_count: flags.counter,
+            backup_eligible: flags.backup_eligible,
+            backup_state: flags.backup_state,
+            created_at: now,
+        };
+        let audit = d.audit(
+            actor,
+            ctx,
+            "factor.enrolled",
+            Target::new("factor", id, Some(user.org_id)),
+            json!({
+                "user_id": user.id, "type": "webauthn", "name": name,
+                "backup_eligible": flags.backup_eligible,
+            }),
+        );
+        d.store
+            .create_webauthn_factor(&factor, &credential, &audit)
+            .await
+            .map_err(|e| match e {
+                crate::StoreError::Conflict(_) => Error::invalid(
+                    "webauthn",
+                    "already_registered",
+                    "this authenticator is registered already",
+                ),
+                crate::StoreError::Missing(_) => Error::NotFound("user"),
+                other => other.into(),
+            })?;
+        Ok(Registered {
+            factor,
+            amr: vec![key_amr(flags.backup_eligible).to_owned(), "user".to_owned()],
+        })
+    }
+
+    /// Starts an assertion with one of `user`'s credentials; `None` when
+    /// the user has none.
+    pub async fn begin_authentication(
+        &self,
+        user: &User,
+        binding: &str,
+    ) -> Result<Option<CeremonyOptions>> {
+        let Some(webauthn) = self.webauthn.as_deref() else {
+            return Ok(None);
+        };
+        let passkeys = self
+            .credentials(user)
+            .await?
+            .iter()
+            .filter_map(|c| serde_json::from_str::<Passkey>(&c.credential).ok())
+            .collect::<Vec<_>>();
+        if passkeys.is_empty() {
+            return Ok(None);
+        }
+        let (options, state) = webauthn
+            .start_passkey_authentication(&passkeys)
+            .map_err(internal)?;
+        self.open(
+            CeremonyKind::Authenticate,
+            Some(user),
+            binding,
+            to_json(&state)?,
+            to_json(&options)?,
+        )
+        .await
+        .map(Some)
+    }
+
+    /// Checks an assertion for a ceremony of [`Self::begin_authentication`]
+    /// (same user and binding). `None` when it is refused (audited); the
+    /// caller counts the failure.
+    pub async fn finish_authentication(
+        &self,
+        ctx: &RequestContext,
+        user: &User,
+        binding: &str,
+        handle: &str,
+        response: &str,
+    ) -> Result<Option<PasskeyUse>> {
+        let webauthn = self.webauthn()?;
+        let Some(ceremony) = self
+            .take(handle, CeremonyKind::Authenticate, Some(user), binding)
+            .await?
+        else {
+            return self.refuse(ctx, user, None, "unknown_ceremony").await;
+        };
+        let Ok(answer) = serde_json::from_str::<PublicKeyCredential>(response) else {
+            return self.refuse(ctx, user, None, "malformed").await;
+        };
+        let Some(credential) = self
+            .deps
+            .store
+            .find_webauthn_credential(&URL_SAFE_NO_PAD.encode(answer.get_credential_id()))
+            .await?
+            .filter(|c| c.user_id == user.id)
+        else {
+            return self.refuse(ctx, user, None, "unknown_credential").await;
+        };
+        let state: PasskeyAuthentication =
+            serde_json::from_str(&ceremony.state).map_err(internal)?;
+        match webauthn.finish_passkey_authentication(&answer, &state) {
+            Ok(result) => self.accept(ctx, user, &credential, &result).await,
+            Err(error) => self.refuse_error(ctx, user, &credential, &error).await,
+        }
+    }
+
+    /// Starts a username-less sign-in (a discoverable credential; the
+    /// browser may offer it in the username field's autofill).
+    pub async fn begin_discoverable(&self) -> Result<CeremonyOptions> {
+        let webauthn = self.webauthn()?;
+        let (options, state) = webauthn
+            .start_discoverable_authentication()
+            .map_err(internal)?;
+        self.open(
+            CeremonyKind::Discoverable,
+            None,
+            LOGIN_BINDING,
+            to_json(&state)?,
+            to_json(&options)?,
+        )
+        .await
+    }
+
+    /// Finishes a username-less sign-in in `org`: the user whose credential
+    /// answered, or `None` (refused, audited when a user is known).
+    pub async fn finish_discoverable(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        handle: &str,
+        response: &str,
+    ) -> Result<Option<(User, PasskeyUse)>> {
+        let webauthn = self.webauthn()?;
+        let Some(ceremony) = self
+            .take(handle, CeremonyKind::Discoverable, None, LOGIN_BINDING)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Ok(answer) = serde_json::from_str::<PublicKeyCredential>(response) else {
+            return Ok(None);
+        };
+        let Ok((user_handle, credential_id)) =
+            webauthn.identify_discoverable_authentication(&answer)
+        else {
+            return Ok(None);
+        };
+        let d = &self.deps;
+        let Some(credential) = d
+            .store
+            .find_webauthn_credential(&URL_SAFE_NO_PAD.encode(credential_id))
+            .await?
+            .filter(|c| c.user_id.0 == user_handle)
+        else {
+            return Ok(None);
+        };
+        let Some(user) = d
+            .store
+            .get_user(credential.user_id)
+            .await?
+            .filter(|u| u.status == UserStatus::Active && u.org_id == org)
+        else {
+            return Ok(None);
+        };
+        let passkey: Passkey = serde_json::from_str(&credential.credential).map_err(internal)?;
+        let state: DiscoverableAuthentication =
+            serde_json::from_str(&ceremony.state).map_err(internal)?;
+        let accepted =
+            match webauthn.finish_discoverable_authentication_v2(&answer, state, &passkey) {
+                Ok(result) => self.accept(ctx, &user, &credential, &result).await?,
+                Err(error) => self.refuse_error(ctx, &user, &credential, &error).await?,
+            };
+        Ok(accepted.map(|used| (user, used)))
+    }
+
+    async fn open(
+        &self,
+        kind: CeremonyKind,
+        user: Option<&User>,
+        binding: &str,
+        state: String,
+        options: String,
+    ) -> Result<CeremonyOptions> {
+        let d = &self.deps;
+        let now = d.clock.now_millis();
+        let handle = Secret::new(d.rng.token(32));
+        d.store
+            .put_webauthn_ceremony(&WebauthnCeremony {
+                handle_hash: TokenHash::of(handle.expose()),
+                kind,
+                user_id: user.map(|u| u.id),
+                binding: binding.to_owned(),
+                state,
+                created_at: now,
+                expires_at: now + CEREMONY_TTL_SECS * 1000,
+            })
+            .await?;
+        Ok(CeremonyOptions { handle, options })
+    }
+
+    /// Takes (spends) the ceremony behind `handle` when it is live and is of
+    /// `kind`, for `user` and `binding`.
+    async fn take(
+        &self,
+        handle: &str,
+        kind: CeremonyKind,
+        user: Option<&User>,
+        binding: &str,
+    ) -> Result<Option<WebauthnCeremony>> {
+        if handle.is_empty() {
+            return Ok(None);
+        }
+        let d = &self.deps;
+        Ok(d.store
+            .take_webauthn_ceremony(&TokenHash::of(handle), d.clock.now_millis())
+            .await?
+            .filter(|c| c.kind == kind && c.user_id == user.map(|u| u.id) && c.binding == binding))
+    }
+
+    async fn accept(
+        &self,
+        ctx: &RequestContext,
+        user: &User,
+        credential: &WebauthnCredential,
+        result: &AuthenticationResult,
+    ) -> Result<Option<PasskeyUse>> {
+        let d = &self.deps;
+        let mut passkey: Passkey =
+            serde_json::from_str(&credential.credential).map_err(internal)?;
+        passkey.update_credential(result);
+        let counter = i64::from(result.counter());
+        let target = || Target::new("factor", credential.factor_id, Some(user.org_id));
+        let audit = d.audit(
+            &format!("user:{}", user.id),
+            ctx,
+            "factor.used",
+            target(),
+            json!({ "user_id": user.id, "type": "webauthn", "name": credential.name }),
+        );
+        if d.store
+            .record_webauthn_use(
+                credential.factor_id,
+                counter,
+                result.backup_state(),
+                &to_json(&passkey)?,
+                d.clock.now_millis(),
+                &audit,
+            )
+            .await?
+        {
+            let key = key_amr(result.backup_eligible() || credential.backup_eligible);
+            return Ok(Some(PasskeyUse {
+                factor_id: credential.factor_id,
+                amr: vec![key.to_owned(), "user".to_owned()],
+                user_verified: result.user_verified(),
+            }));
+        }
+        let mut audit = d.audit(
+            &format!("user:{}", user.id),
+            ctx,
+            "webauthn.counter_regressed",
+            target(),
+            json!({
+                "user_id": user.id, "name": credential.name,
+                "stored": credential.sign_count, "presented": counter,
+            }),
+        );
+        audit.outcome = Outcome::Failure;
+        d.store.append_audit(&audit).await?;
+        Ok(None)
+    }
+
+    async fn refuse_error(
+        &self,
+        ctx: &RequestContext,
+        user: &User,
+        credential: &WebauthnCredential,
+        error: &WebauthnError,
+    ) -> Result<Option<PasskeyUse>> {
+        tracing::info!(%error, "a WebAuthn assertion was refused");
+        if matches!(error, WebauthnError::CredentialPossibleCompromise) {
+            let d = &self.deps;
+            let mut audit = d.audit(
+                &format!("user:{}", user.id),
+                ctx,
+                "webauthn.counter_regressed",
+                Target::new("factor", credential.factor_id, Some(user.org_id)),
+                json!({ "user_id": user.id, "name": credential.name, "stored": credential.sign_count }),
+            );
+            audit.outcome = Outcome::Failure;
+            d.store.append_audit(&audit).await?;
+            return Ok(None);
+        }
+        self.refuse(ctx, user, Some(credential), "invalid_assertion")
+            .await
+    }
+
+    async fn refuse(
+        &self,
+        ctx: &RequestContext,
+        user: &User,
+        credential: Option<&WebauthnCredential>,
+        reason: &str,
+    ) -> Result<Option<PasskeyUse>> {
+        let d = &self.deps;
+        let target = match credential {
+            Some(c) => Target::new("factor", c.factor_id, Some(user.org_id)),
+            None => Target::new("user", user.id, Some(user.org_id)),
+        };
+        let mut audit = d.audit(
+            &format!("user:{}", user.id),
+            ctx,
+            "factor.used",
+            target,
+            json!({ "user_id": user.id, "type": "webauthn", "reason": reason }),
+        );
+        audit.outcome = Outcome::Failure;
+        d.store.append_audit(&audit).await?;
+        Ok(None)
+    }
+}
+
+/// The state of a registration ceremony: a plain passkey, or one whose
+/// attestation is checked (the org's policy).
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Registration {
+    Passkey(PasskeyRegistration),
+    Attested(AttestedPasskeyRegistration),
+}
+
+/// The trusted attestation roots (PEM) × allowed models; `None` when a
+/// certificate does not parse. With no models, only the parse is checked.
+pub(crate) fn attestation_cas(
+    pems: &[String],
+    aaguids: &[uuid::Uuid],
+) -> Option<AttestationCaList> {
+    let mut builder = AttestationCaListBuilder::new();
+    let probe = [uuid::Uuid::nil()];
+    let models = if aaguids.is_empty() {
+        &probe[..]
+    } else {
+        aaguids
+    };
+    for pem in pems {
+        for aaguid in models {
+            builder
+                .insert_device_pem(
+                    pem.as_bytes(),
+                    *aaguid,
+                    aaguid.to_string(),
+                    Default::default(),
+                )
+                .ok()?;
+        }
+    }
+    Some(builder.build())
+}
+
+/// The counter and backup flags of a passkey (read from its JSON form:
+/// webauthn-rs keeps them private without its credential-internals feature).
+struct Flags {
+    counter: i64,
+    backup_eligible: bool,
+    backup_state: bool,
+}
+
+impl Flags {
+    fn of(passkey: &Passkey) -> Self {
+        let value = serde_json::to_value(passkey).unwrap_or_default();
+        let cred = &value["cred"];
+        Self {
+            counter: cred["counter"].as_i64().unwrap_or(0),
+            backup_eligible: cred["backup_eligible"].as_bool().unwrap_or(false),
+            backup_state: cred["backup_state"].as_bool().unwrap_or(false),
+        }
+    }
+}
+
+/// RFC 8176: `swk` for a key that can leave the device (a synced,
+/// backup-eligible passkey), `hwk` for a device-bound one.
+fn key_amr(backup_eligible: bool) -> &'static str {
+    if backup_eligible { "swk" } else { "hwk" }
+}
+
+fn clean_name(name: &str) -> String {
+    let name: String = name
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect();
+    if name.is_empty() {
+        "Passkey".to_owned()
+    } else {
+        name
+    }
+}
+
+fn refused() -> Error {
+    Error::invalid(
+        "webauthn",
+        "invalid_response",
+        "the authenticator's answer was refused, or the ceremony expired",
+    )
+}
+
+fn internal(error: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("webauthn: {error}"))
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(internal)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relying_party_from_the_public_url() {
+        let (id, origin) = relying_party("https://id.example.com").unwrap();
+        assert_eq!(id, "id.example.com");
+        assert_eq!(origin.as_str(), "https://id.example.com/");
+        let (id, origin) = relying_party("http://127.0.0.1:8080").unwrap();
+        assert_eq!(id, "localhost");
+        assert_eq!(origin.as_str(), "http://localhost:8080/");
+        assert!(relying_party("https://10.0.0.1").is_none());
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(clean_name("  Key\u{7} "), "Key");
+        assert_eq!(clean_name(""), "Passkey");
+        assert_eq!(clean_name(&"x".repeat(100)).len(), MAX_NAME_CHARS);
+    }
+}

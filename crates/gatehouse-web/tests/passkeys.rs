@@ -1,0 +1,939 @@
+//! WebAuthn / passkeys through the real HTTP endpoints, with
+//! `webauthn-authenticator-rs`'s software passkey as the independent
+//! authenticator: registration on `/account/security`, the passkey as second
+//! factor on `/login/factor` (acr/amr checked in the ID token by the
+//! `openidconnect` relying party), username-less sign-in on `/login`,
+//! replayed and foreign challenges, a signature counter going backwards,
+//! and one ceremony finished twice at once.
+//!
+//! The test server's public URL is `http://127.0.0.1:<port>`; WebAuthn
+//! there uses the RP id `localhost`, so the authenticator is told the page's
+//! origin is `http://localhost:<port>` (what a browser opening the pages
+//! under that name would say).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::rp::{PASSWORD, callback, discover, exchange, param, register, start, user};
+use common::{empty, json};
+use gatehouse_testkit::TestServer;
+use gatehouse_testkit::browser::{Browser, Consent, Landing, hidden_fields};
+use openidconnect::TokenResponse;
+use serde_json::{Value, json};
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::prelude::{
+    CreationChallengeResponse, RequestChallengeResponse, Url,
+};
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+
+fn origin(server: &TestServer) -> Url {
+    Url::parse(&format!("http://localhost:{}", server.addr().port())).unwrap()
+}
+
+/// A software passkey that reports user verification (as a platform
+/// authenticator with a PIN or biometric does).
+fn authenticator() -> SoftPasskey {
+    SoftPasskey::new(true)
+}
+
+fn field(html: &str, name: &str) -> String {
+    hidden_fields(html)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no hidden field {name} in {html}"))
+}
+
+/// The value of the last hidden field `name` (the WebAuthn form comes after
+/// the others on a page).
+fn last_field(html: &str, name: &str) -> String {
+    hidden_fields(html)
+        .into_iter()
+        .rfind(|(n, _)| n == name)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no hidden field {name}"))
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+async fn text(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// A browser signed in as `username` (password only) on the security page.
+async fn signed_in(server: &TestServer, username: &str) -> (Browser, String) {
+    let browser = Browser::new(&server.url("")).unwrap();
+    let landing = browser
+        .walk(
+            &server.url("/login?return_to=/account/security"),
+            Some((username, PASSWORD)),
+            Consent::Allow,
+        )
+        .await
+        .unwrap();
+    match landing {
+        Landing::Page(200, html) if html.contains("Security</h1>") => (browser, html),
+        other => panic!("expected the security page, got {other:?}"),
+    }
+}
+
+/// A passkey registered on the security page: the registration answer's
+/// credential id, the user handle (base64url) and the page after.
+struct Registered {
+    credential_id: String,
+    user_handle: String,
+    page: String,
+}
+
+async fn register_passkey(
+    server: &TestServer,
+    browser: &Browser,
+    page: &str,
+    key: &mut impl WebauthnAuthenticator,
+    name: &str,
+) -> Registered {
+    let options = last_field(page, "webauthn_options");
+    let ccr: CreationChallengeResponse = serde_json::from_str(&options).unwrap();
+    let options_json: Value = serde_json::from_str(&options).unwrap();
+    let user_handle = options_json["publicKey"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer = key.do_registration(origin(server), ccr).unwrap();
+    let response = browser
+        .post_form(
+            "/account/security/passkey",
+            &pairs(&[
+                ("csrf", &field(page, "csrf")),
+                ("webauthn_ceremony", &last_field(page, "webauthn_ceremony")),
+                (
+                    "webauthn_response",
+                    &serde_json::to_string(&answer).unwrap(),
+                ),
+                ("name", name),
+            ]),
+        )
+        .await
+        .unwrap();
+    let (status, html) = text(response).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Passkey added."), "{html}");
+    Registered {
+        credential_id: answer.id,
+        user_handle,
+        page: html,
+    }
+}
+
+/// Answers request options (webauthn-rs JSON) with `key`. The software
+/// passkey keeps no resident credentials, so for a discoverable request
+/// the test names the credential (`allow`) and adds the user handle a
+/// resident key would return.
+fn assert_with(
+    server: &TestServer,
+    key: &mut SoftPasskey,
+    options: &Value,
+    allow: Option<&Registered>,
+) -> String {
+    let mut options = options.clone();
+    if let Some(registered) = allow {
+        options["publicKey"]["allowCredentials"] =
+            json!([{"type": "public-key", "id": registered.credential_id}]);
+    }
+    let rcr: RequestChallengeResponse = serde_json::from_value(options).unwrap();
+    let answer = key.do_authentication(origin(server), rcr).unwrap();
+    let mut answer = serde_json::to_value(&answer).unwrap();
+    if let Some(registered) = allow {
+        answer["response"]["userHandle"] = json!(registered.user_handle);
+    }
+    answer.to_string()
+}
+
+fn amr_of(claims: &openidconnect::core::CoreIdTokenClaims) -> Vec<String> {
+    claims
+        .auth_method_refs()
+        .map(|amr| amr.iter().map(|m| m.as_str().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+async fn audit_actions(server: &TestServer) -> Vec<(String, String)> {
+    let query = gatehouse_core::model::AuditQuery {
+        limit: 1000,
+        ..Default::default()
+    };
+    server
+        .services
+        .store()
+        .list_audit(&query)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|e| (e.action.clone(), e.outcome.as_str().to_owned()))
+        .collect()
+}
+
+// ------------------------------------------------------------ registration
+
+async fn passkey_registration(server: TestServer) {
+    let ada = user(&server, "ada").await;
+    let id = ada["id"].as_str().unwrap();
+    let (browser, page) = signed_in(&server, "ada").await;
+    assert!(page.contains("data-webauthn=\"create\""), "{page}");
+    assert!(page.contains("<script src=\"/assets/webauthn.js\""));
+    let mut key = authenticator();
+    let registered = register_passkey(&server, &browser, &page, &mut key, "My key").await;
+    assert!(
+        registered.page.contains("Passkey or security key: My key"),
+        "{}",
+        registered.page
+    );
+    // The user handle is the user id (a UUID, no personal data).
+    let handle = URL_SAFE_NO_PAD.decode(&registered.user_handle).unwrap();
+    assert_eq!(uuid::Uuid::from_slice(&handle).unwrap().to_string(), id);
+
+    // The admin API lists it as a `webauthn` factor.
+    let list = json(
+        server
+            .admin()
+            .get(&format!("/api/v1/users/{id}/factors"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(list["items"][0]["type"], "webauthn");
+    assert_eq!(list["items"][0]["status"], "active");
+    assert!(
+        audit_actions(&server)
+            .await
+            .contains(&("factor.enrolled".into(), "success".into()))
+    );
+
+    // The same answer again: its ceremony is spent.
+    let options = last_field(&page, "webauthn_options");
+    let ccr: CreationChallengeResponse = serde_json::from_str(&options).unwrap();
+    let mut other = authenticator();
+    let answer = other.do_registration(origin(&server), ccr).unwrap();
+    let replay = browser
+        .post_form(
+            "/account/security/passkey",
+            &pairs(&[
+                ("csrf", &field(&page, "csrf")),
+                ("webauthn_ceremony", &last_field(&page, "webauthn_ceremony")),
+                (
+                    "webauthn_response",
+                    &serde_json::to_string(&answer).unwrap(),
+                ),
+                ("name", "again"),
+            ]),
+        )
+        .await
+        .unwrap();
+    let (status, html) = text(replay).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("not added"), "{html}");
+
+    // Without the CSRF token nothing happens.
+    let forged = browser
+        .post_form(
+            "/account/security/passkey",
+            &pairs(&[("webauthn_ceremony", "x"), ("webauthn_response", "{}")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+
+    // An admin deletes it like any factor.
+    let factor = list["items"][0]["id"].as_str().unwrap();
+    empty(
+        server
+            .admin()
+            .delete(&format!("/api/v1/users/{id}/factors/{factor}"))
+            .send()
+            .await
+            .unwrap(),
+        204,
+    )
+    .await;
+    let list = json(
+        server
+            .admin()
+            .get(&format!("/api/v1/users/{id}/factors"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(list["items"], json!([]));
+}
+
+#[tokio::test]
+async fn passkey_registration_sqlite() {
+    passkey_registration(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn passkey_registration_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    passkey_registration(server).await;
+}
+
+// ------------------------------------------------------------ second factor
+
+async fn passkey_as_second_factor(server: TestServer) {
+    user(&server, "ada").await;
+    let (browser, page) = signed_in(&server, "ada").await;
+    let mut key = authenticator();
+    register_passkey(&server, &browser, &page, &mut key, "YubiKey").await;
+
+    let (client_id, secret) = register(&server, json!({})).await;
+    let response = server
+        .admin()
+        .put(&format!("/api/v1/clients/{client_id}/signon-policy"))
+        .json(&json!({"second_factor": "always"}))
+        .send()
+        .await
+        .unwrap();
+    json(response, 200).await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let fresh = Browser::new(&server.url("")).unwrap();
+    let started = start(&rp, &["profile"], &[]);
+    let page = match fresh
+        .walk(&started.url, Some(("ada", PASSWORD)), Consent::Allow)
+        .await
+        .unwrap()
+    {
+        Landing::Page(200, html) if html.contains("data-webauthn=\"get\"") => html,
+        other => panic!("expected the second-factor page with a passkey form, got {other:?}"),
+    };
+    let options: Value = serde_json::from_str(&last_field(&page, "webauthn_options")).unwrap();
+    let answer = assert_with(&server, &mut key, &options, None);
+    let mut form = hidden_fields(&page);
+    form.retain(|(n, _)| n != "webauthn_response");
+    form.push(("webauthn_response".into(), answer));
+    let response = fresh.post_form("/login/factor", &form).await.unwrap();
+    let landing = fresh.follow(response, None, Consent::Allow).await.unwrap();
+    let code = param(&callback(&landing), "code").unwrap().to_owned();
+    let tokens = exchange(&rp, &code, started.verifier).await;
+    let claims = tokens
+        .id_token()
+        .unwrap()
+        .claims(&rp.id_token_verifier(), &started.nonce)
+        .unwrap()
+        .clone();
+    assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("2"));
+    // The soft passkey is not backup-eligible: a device-bound key.
+    assert_eq!(amr_of(&claims), ["pwd", "hwk", "user"]);
+}
+
+#[tokio::test]
+async fn passkey_as_second_factor_sqlite() {
+    passkey_as_second_factor(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn passkey_as_second_factor_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    passkey_as_second_factor(server).await;
+}
+
+/// An answer to another sign-in's challenge is refused (and counted as a
+/// failed second factor); the right answer then completes the sign-in.
+#[tokio::test]
+async fn foreign_challenge_is_refused_on_the_factor_page() {
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let (browser, page) = signed_in(&server, "ada").await;
+    let mut key = authenticator();
+    register_passkey(&server, &browser, &page, &mut key, "YubiKey").await;
+    let (client_id, secret) = register(&server, json!({})).await;
+    json(
+        server
+            .admin()
+            .put(&format!("/api/v1/clients/{client_id}/signon-policy"))
+            .json(&json!({"second_factor": "always"}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let mut pages = Vec::new();
+    let mut starts = Vec::new();
+    for _ in 0..2 {
+        let b = Browser::new(&server.url("")).unwrap();
+        let started = start(&rp, &["profile"], &[]);
+        let page = match b
+            .walk(&started.url, Some(("ada", PASSWORD)), Consent::Allow)
+            .await
+            .unwrap()
+        {
+            Landing::Page(200, html) if html.contains("data-webauthn=\"get\"") => html,
+            other => panic!("expected the second-factor page, got {other:?}"),
+        };
+        pages.push((b, page));
+        starts.push(started);
+    }
+    let (first, first_page) = &pages[0];
+    let (_, second_page) = &pages[1];
+    let options: Value =
+        serde_json::from_str(&last_field(second_page, "webauthn_options")).unwrap();
+    let foreign = assert_with(&server, &mut key, &options, None);
+    let mut form = hidden_fields(first_page);
+    form.retain(|(n, _)| n != "webauthn_response");
+    form.push(("webauthn_response".into(), foreign));
+    let (status, html) = text(first.post_form("/login/factor", &form).await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("role=\"alert\""), "{html}");
+    let actions = audit_actions(&server).await;
+    assert!(
+        actions.contains(&("user.second_factor.verify".into(), "failure".into())),
+        "the throttle counted it: {actions:?}"
+    );
+
+    // The fresh page's own ceremony works.
+    let options: Value = serde_json::from_str(&last_field(&html, "webauthn_options")).unwrap();
+    let answer = assert_with(&server, &mut key, &options, None);
+    let mut form = hidden_fields(&html);
+    form.retain(|(n, _)| n != "webauthn_response");
+    form.push(("webauthn_response".into(), answer));
+    let response = first.post_form("/login/factor", &form).await.unwrap();
+    let landing = first.follow(response, None, Consent::Allow).await.unwrap();
+    assert!(param(&callback(&landing), "code").is_some());
+}
+
+// ------------------------------------------------------------ username-less
+
+/// A new discoverable ceremony from the sign-in page's endpoint.
+async fn discoverable_options(browser: &Browser, server: &TestServer) -> (String, Value) {
+    let response = browser
+        .client()
+        .post(server.url("/login/passkey"))
+        .send()
+        .await
+        .unwrap();
+    let body = json(response, 200).await;
+    assert_eq!(body["options"]["mediation"], "conditional");
+    (
+        body["ceremony"].as_str().unwrap().to_owned(),
+        body["options"].clone(),
+    )
+}
+
+/// The sign-in page of an authorization request (for its CSRF token and
+/// request handle).
+async fn login_page(browser: &Browser, url: &str) -> String {
+    match browser.walk(url, None, Consent::Allow).await.unwrap() {
+        Landing::Page(200, html) if html.contains("name=\"password\"") => html,
+        other => panic!("expected the sign-in page, got {other:?}"),
+    }
+}
+
+fn login_form(page: &str, ceremony: &str, answer: &str) -> Vec<(String, String)> {
+    let mut form: Vec<(String, String)> = hidden_fields(page)
+        .into_iter()
+        .filter(|(n, _)| n == "csrf" || n == "request")
+        .collect();
+    form.dedup();
+    form.push(("webauthn_ceremony".into(), ceremony.to_owned()));
+    form.push(("webauthn_response".into(), answer.to_owned()));
+    form
+}
+
+async fn usernameless_sign_in(server: TestServer) {
+    user(&server, "ada").await;
+    let (browser, page) = signed_in(&server, "ada").await;
+    let mut key = authenticator();
+    let registered = register_passkey(&server, &browser, &page, &mut key, "Laptop").await;
+
+    let (client_id, secret) = register(&server, json!({})).await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let fresh = Browser::new(&server.url("")).unwrap();
+    let started = start(&rp, &["profile"], &[]);
+    let page = login_page(&fresh, &started.url).await;
+    assert!(
+        page.contains("autocomplete=\"username webauthn\""),
+        "{page}"
+    );
+    assert!(page.contains("data-webauthn-conditional"), "{page}");
+    let (ceremony, options) = discoverable_options(&fresh, &server).await;
+    let answer = assert_with(&server, &mut key, &options, Some(&registered));
+    let form = login_form(&page, &ceremony, &answer);
+    let response = fresh.post_form("/login", &form).await.unwrap();
+    let landing = fresh.follow(response, None, Consent::Allow).await.unwrap();
+    let code = param(&callback(&landing), "code").unwrap().to_owned();
+    let tokens = exchange(&rp, &code, started.verifier).await;
+    let claims = tokens
+        .id_token()
+        .unwrap()
+        .claims(&rp.id_token_verifier(), &started.nonce)
+        .unwrap()
+        .clone();
+    assert_eq!(claims.subject().as_str().len(), 36);
+    assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("2"));
+    assert_eq!(amr_of(&claims), ["hwk", "user", "mfa"]);
+
+    // The same ceremony and answer again (a replay): refused.
+    let again = Browser::new(&server.url("")).unwrap();
+    let started = start(&rp, &["profile"], &[]);
+    let page = login_page(&again, &started.url).await;
+    let mut form = login_form(&page, &ceremony, &answer);
+    form.retain(|(n, _)| n != "csrf");
+    form.push(("csrf".into(), field(&page, "csrf")));
+    let (status, html) = text(again.post_form("/login", &form).await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("That passkey was not accepted"), "{html}");
+}
+
+#[tokio::test]
+async fn usernameless_sign_in_sqlite() {
+    usernameless_sign_in(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn usernameless_sign_in_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    usernameless_sign_in(server).await;
+}
+
+/// Two assertions made in order, presented in the opposite order: the
+/// older one carries a lower signature counter and is refused as a
+/// possibly cloned key, and audited as such.
+#[tokio::test]
+async fn counter_regression_is_refused_and_audited() {
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let (browser, page) = signed_in(&server, "ada").await;
+    let mut key = authenticator();
+    let registered = register_passkey(&server, &browser, &page, &mut key, "Laptop").await;
+
+    let fresh = Browser::new(&server.url("")).unwrap();
+    let page = login_page(&fresh, &server.url("/login")).await;
+    let (older, older_options) = discoverable_options(&fresh, &server).await;
+    let (newer, newer_options) = discoverable_options(&fresh, &server).await;
+    let older_answer = assert_with(&server, &mut key, &older_options, Some(&registered));
+    let newer_answer = assert_with(&server, &mut key, &newer_options, Some(&registered));
+
+    let (status, html) = text(
+        fresh
+            .post_form("/login", &login_form(&page, &newer, &newer_answer))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("You are signed in as ada"), "{html}");
+
+    let other = Browser::new(&server.url("")).unwrap();
+    let page = login_page(&other, &server.url("/login")).await;
+    let (status, html) = text(
+        other
+            .post_form("/login", &login_form(&page, &older, &older_answer))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("That passkey was not accepted"), "{html}");
+    let actions = audit_actions(&server).await;
+    assert!(
+        actions.contains(&("webauthn.counter_regressed".into(), "failure".into())),
+        "{actions:?}"
+    );
+}
+
+/// One ceremony finished twice at the same moment: exactly one sign-in.
+#[tokio::test]
+async fn concurrent_finish_of_one_ceremony_signs_in_once() {
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let (browser, page) = signed_in(&server, "ada").await;
+    let mut key = authenticator();
+    let registered = register_passkey(&server, &browser, &page, &mut key, "Laptop").await;
+
+    let fresh = Browser::new(&server.url("")).unwrap();
+    let page = login_page(&fresh, &server.url("/login")).await;
+    let (ceremony, options) = discoverable_options(&fresh, &server).await;
+    let answer = assert_with(&server, &mut key, &options, Some(&registered));
+    let form = login_form(&page, &ceremony, &answer);
+    let (a, b) = tokio::join!(
+        fresh.post_form("/login", &form),
+        fresh.post_form("/login", &form)
+    );
+    let mut signed_in = 0;
+    for response in [a.unwrap(), b.unwrap()] {
+        let (status, html) = text(response).await;
+        assert_eq!(status, 200);
+        if html.contains("You are signed in as ada") {
+            signed_in += 1;
+        } else {
+            assert!(html.contains("That passkey was not accepted"), "{html}");
+        }
+    }
+    assert_eq!(signed_in, 1);
+}
+
+// ------------------------------------------------------------ the pages
+
+/// The script is a static asset under the pages' CSP; no inline script.
+#[tokio::test]
+async fn webauthn_script_is_served_under_the_csp() {
+    let server = TestServer::start().await;
+    let response = server
+        .client()
+        .get(server.url("/assets/webauthn.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let body = response.text().await.unwrap();
+    assert!(body.contains("navigator.credentials"));
+
+    let response = server
+        .client()
+        .get(server.url("/login"))
+        .send()
+        .await
+        .unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let script_src: Vec<&str> = csp
+        .split(';')
+        .map(str::trim)
+        .filter(|d| d.starts_with("script-src"))
+        .collect();
+    assert_eq!(script_src, ["script-src 'self'"], "{csp}");
+    let html = response.text().await.unwrap();
+    assert_eq!(
+        html.matches("<script").count(),
+        html.matches("<script src=\"/assets/webauthn.js\"").count(),
+        "only the static script: {html}"
+    );
+}
+
+/// Removing a factor on the security page needs the password once the
+/// sign-in is no longer recent; TOTP can be added there too.
+#[tokio::test]
+async fn security_page_adds_totp_and_removes_with_the_password() {
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let (browser, page) = signed_in(&server, "ada").await;
+    let response = browser
+        .post_form(
+            "/account/security/totp",
+            &pairs(&[("csrf", &field(&page, "csrf"))]),
+        )
+        .await
+        .unwrap();
+    let (status, totp_page) = text(response).await;
+    assert_eq!(status, 200, "{totp_page}");
+    assert!(totp_page.contains("<svg"), "a QR code");
+    let secret = totp_page
+        .split("<code class=\"secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .to_owned();
+    let bytes = totp_rs::Secret::try_from_base32(&secret).unwrap();
+    let totp = totp_rs::Builder::new()
+        .with_secret(bytes.as_bytes().to_vec())
+        .build()
+        .unwrap();
+    let now = gatehouse_core::clock::Clock::now_millis(&server.clock) / 1000;
+    let code = totp.generate(u64::try_from(now).unwrap()).to_string();
+    let response = browser
+        .post_form(
+            "/account/security/totp/activate",
+            &pairs(&[
+                ("csrf", &field(&totp_page, "csrf")),
+                ("factor", &field(&totp_page, "factor")),
+                ("otp", &code),
+            ]),
+        )
+        .await
+        .unwrap();
+    let (status, codes) = text(response).await;
+    assert_eq!(status, 200, "{codes}");
+    assert!(codes.contains("recovery codes"), "{codes}");
+
+    // Ten minutes later the password is asked for.
+    server.clock.advance_secs(600);
+    let (status, page) = text(
+        browser
+            .client()
+            .get(server.url("/account/security"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Authenticator app"), "{page}");
+    assert!(page.contains("name=\"password\""), "{page}");
+    let factor = page
+        .split("name=\"factor\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let csrf = field(&page, "csrf");
+    let (status, _) = text(
+        browser
+            .post_form(
+                "/account/security/remove",
+                &pairs(&[("csrf", &csrf), ("factor", &factor), ("password", "wrong")]),
+            )
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, html) = text(
+        browser
+            .post_form(
+                "/account/security/remove",
+                &pairs(&[("csrf", &csrf), ("factor", &factor), ("password", PASSWORD)]),
+            )
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Factor removed."), "{html}");
+    assert!(html.contains("You have no second factor yet."), "{html}");
+
+    // Signed out: the page sends the browser to sign in.
+    let anonymous = Browser::new(&server.url("")).unwrap();
+    let response = anonymous
+        .client()
+        .get(server.url("/account/security"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(
+        response.headers()["location"],
+        "/login?return_to=/account/security"
+    );
+}
+
+/// A user the policy asks for a factor but who has none can register a
+/// passkey on the enrolment page at sign-in instead of an app; the
+/// sign-in completes with it and the recovery codes are shown once.
+#[tokio::test]
+async fn passkey_enrolment_at_sign_in() {
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let (client_id, secret) = register(&server, json!({})).await;
+    json(
+        server
+            .admin()
+            .put(&format!("/api/v1/clients/{client_id}/signon-policy"))
+            .json(&json!({"second_factor": "always"}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let rp = discover(&server, &client_id, &secret).await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let started = start(&rp, &["profile"], &[]);
+    let page = match browser
+        .walk(&started.url, Some(("ada", PASSWORD)), Consent::Allow)
+        .await
+        .unwrap()
+    {
+        Landing::Page(200, html) if html.contains("data-webauthn=\"create\"") => html,
+        other => panic!("expected the enrolment page with a passkey form, got {other:?}"),
+    };
+    assert!(page.contains("<svg"), "the app is still offered");
+    let options = last_field(&page, "webauthn_options");
+    let ccr: CreationChallengeResponse = serde_json::from_str(&options).unwrap();
+    let mut key = authenticator();
+    let answer = key.do_registration(origin(&server), ccr).unwrap();
+    let mut form = hidden_fields(&page);
+    form.retain(|(n, _)| n != "webauthn_response");
+    form.push((
+        "webauthn_response".into(),
+        serde_json::to_string(&answer).unwrap(),
+    ));
+    let response = browser.post_form("/login/factor", &form).await.unwrap();
+    let (status, html) = text(response).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Save your recovery codes"), "{html}");
+    let next = html
+        .split("<a href=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .replace("&#x2f;", "/")
+        .replace("&#x2F;", "/")
+        .replace("&amp;", "&");
+    let landing = if next.starts_with('/') {
+        browser
+            .walk(&server.url(&next), None, Consent::Allow)
+            .await
+            .unwrap()
+    } else {
+        Landing::Client(next)
+    };
+    let code = param(&callback(&landing), "code").unwrap().to_owned();
+    let tokens = exchange(&rp, &code, started.verifier).await;
+    let claims = tokens
+        .id_token()
+        .unwrap()
+        .claims(&rp.id_token_verifier(), &started.nonce)
+        .unwrap()
+        .clone();
+    assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("2"));
+    assert_eq!(amr_of(&claims), ["pwd", "hwk", "user"]);
+}
+
+/// An org whose policy demands attestation admits only keys whose
+/// certificate chain leads to a trusted root and whose model is listed.
+#[tokio::test]
+async fn attestation_policy_admits_only_attested_models() {
+    use crypto_glue::traits::{EncodePem, LineEndingPem};
+    use webauthn_authenticator_rs::softtoken::{AAGUID, SoftToken};
+
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let path = "/api/v1/orgs/00000000-0000-7000-8000-000000000001/signon-policy";
+    // Attestation without roots or models is refused.
+    let response = server
+        .admin()
+        .put(path)
+        .json(&json!({"webauthn_attestation": "direct"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = common::problem(response, 422).await;
+    assert!(
+        problem.to_string().contains("webauthn_attestation_cas"),
+        "{problem}"
+    );
+
+    let (mut token, root) = SoftToken::new(true).unwrap();
+    let pem = root.to_pem(LineEndingPem::LF).unwrap();
+    json(
+        server
+            .admin()
+            .put(path)
+            .json(&json!({
+                "webauthn_attestation": "direct",
+                "webauthn_attestation_cas": [pem],
+                "webauthn_aaguids": [AAGUID.to_string()],
+            }))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let (browser, page) = signed_in(&server, "ada").await;
+
+    // A key without a trusted attestation: refused.
+    let options = last_field(&page, "webauthn_options");
+    let ccr: CreationChallengeResponse = serde_json::from_str(&options).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&options).unwrap()["publicKey"]["attestation"],
+        "direct"
+    );
+    let mut untrusted = authenticator();
+    let answer = untrusted.do_registration(origin(&server), ccr).unwrap();
+    let response = browser
+        .post_form(
+            "/account/security/passkey",
+            &pairs(&[
+                ("csrf", &field(&page, "csrf")),
+                ("webauthn_ceremony", &last_field(&page, "webauthn_ceremony")),
+                (
+                    "webauthn_response",
+                    &serde_json::to_string(&answer).unwrap(),
+                ),
+                ("name", "untrusted"),
+            ]),
+        )
+        .await
+        .unwrap();
+    let (status, page) = text(response).await;
+    assert_eq!(status, 400, "{page}");
+
+    // The attested soft token: admitted.
+    let registered = register_passkey(&server, &browser, &page, &mut token, "Token").await;
+    assert!(registered.page.contains("Passkey or security key: Token"));
+
+    // A trusted root but a model not on the list: refused.
+    let (mut other, other_root) = SoftToken::new(true).unwrap();
+    json(
+        server
+            .admin()
+            .put(path)
+            .json(&json!({
+                "webauthn_attestation": "direct",
+                "webauthn_attestation_cas": [other_root.to_pem(LineEndingPem::LF).unwrap()],
+                "webauthn_aaguids": ["6d44ba9b-f6ec-2e49-b930-0c8fe920cb73"],
+            }))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let (_, page) = text(
+        browser
+            .client()
+            .get(server.url("/account/security"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let ccr: CreationChallengeResponse =
+        serde_json::from_str(&last_field(&page, "webauthn_options")).unwrap();
+    let answer = other.do_registration(origin(&server), ccr).unwrap();
+    let response = browser
+        .post_form(
+            "/account/security/passkey",
+            &pairs(&[
+                ("csrf", &field(&page, "csrf")),
+                ("webauthn_ceremony", &last_field(&page, "webauthn_ceremony")),
+                (
+                    "webauthn_response",
+                    &serde_json::to_string(&answer).unwrap(),
+                ),
+                ("name", "other model"),
+            ]),
+        )
+        .await
+        .unwrap();
+    let (status, html) = text(response).await;
+    assert_eq!(status, 400, "{html}");
+}
