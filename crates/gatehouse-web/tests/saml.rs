@@ -828,8 +828,9 @@ fn factor_page(landing: Landing) -> String {
 
 /// An AuthnRequest asking for REFEDS MFA makes the hosted sign-in ask for
 /// the TOTP code after the password; the assertion then names that class.
-/// A password session is stepped up; IsPassive cannot be, and a class
-/// nothing here satisfies (or a user with no factor) gets NoAuthnContext.
+/// A password session is stepped up; IsPassive cannot be; a user with no
+/// factor enrols one in the step; a class nothing here satisfies (or a user
+/// with no factor where enrolling at sign-in is off) gets NoAuthnContext.
 async fn requested_authn_context_steps_up_to_totp(server: TestServer) {
     use gatehouse_saml::authn_context::{PASSWORD_PROTECTED, REFEDS_MFA};
     register(&server).await;
@@ -966,15 +967,75 @@ async fn requested_authn_context_steps_up_to_totp(server: TestServer) {
         Some(gatehouse_saml::status::NO_AUTHN_CONTEXT)
     );
 
-    // A user with no factor cannot be stepped up: NoAuthnContext.
+    // A user with no factor enrols TOTP in the step (the default policy
+    // lets them), then gets the assertion.
     user(&server, "bob").await;
     let nofactor = Browser::new(&server.url("")).unwrap();
     let mfa = with_context(authn_request("_bob", ACS), "minimum", &[REFEDS_MFA]);
+    let page = factor_page(
+        nofactor
+            .walk(
+                &sso_url(&server, &mfa, None, None),
+                Some(("bob", PASSWORD)),
+                Consent::Allow,
+            )
+            .await
+            .unwrap(),
+    );
+    assert!(page.contains("<svg"), "the enrolment QR code is inline");
+    let key = page
+        .split("<code class=\"secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let bob_uri = format!("otpauth://totp/Gatehouse:bob?secret={key}");
+    let codes = nofactor
+        .fill(&page, &[("otp", &totp_code(&server, &bob_uri))])
+        .await
+        .unwrap();
+    assert_eq!(codes.status(), 200);
+    // The new recovery codes are shown once; "Continue" resumes the SSO.
+    let codes = codes.text().await.unwrap();
+    assert!(codes.contains("recovery codes"), "{codes}");
+    let resume = codes
+        .split("href=\"")
+        .find(|rest| rest.starts_with("&#x2f;saml&#x2f;sso&#x2f;resume"))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .replace("&#x2f;", "/");
+    let (response, _) = posted(
+        &nofactor
+            .walk(&server.url(&resume), None, Consent::Allow)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(text_of(&response, "AuthnContextClassRef"), REFEDS_MFA);
+
+    // Where the org's policy forbids enrolling at sign-in, a user with no
+    // factor cannot be stepped up: NoAuthnContext.
+    common::json(
+        server
+            .admin()
+            .put(&format!(
+                "/api/v1/orgs/{}/signon-policy",
+                gatehouse_core::ids::OrgId::DEFAULT
+            ))
+            .json(&json!({ "second_factor": "never", "enrol_at_sign_in": false }))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    user(&server, "cy").await;
+    let nofactor = Browser::new(&server.url("")).unwrap();
+    let mfa = with_context(authn_request("_cy", ACS), "minimum", &[REFEDS_MFA]);
     let (response, _) = posted(
         &nofactor
             .walk(
                 &sso_url(&server, &mfa, None, None),
-                Some(("bob", PASSWORD)),
+                Some(("cy", PASSWORD)),
                 Consent::Allow,
             )
             .await

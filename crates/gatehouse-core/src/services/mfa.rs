@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::ids::SessionId;
+use crate::ids::{FactorId, SessionId};
 use crate::model::{
     FactorKind, FactorStatus, MfaChallenge, Outcome, PolicyScope, Proof, SsoSession, Subject, User,
     UserStatus,
@@ -200,24 +200,9 @@ impl Mfa {
             let handle = self.open_challenge(user, None, &req, None, &first).await?;
             return Ok(PasswordOutcome::SecondFactor(handle));
         }
-        if req.enrol && req.allowed.contains(&FactorKind::Totp) {
-            let existing = d
-                .store
-                .list_factors(user.id)
-                .await?
-                .into_iter()
-                .rfind(|f| f.kind == FactorKind::Totp && f.status == FactorStatus::Pending);
-            let factor = match existing {
-                Some(factor) => factor,
-                None => {
-                    self.factors
-                        .enrol_totp(&format!("user:{}", user.id), ctx, user)
-                        .await?
-                        .factor
-                }
-            };
+        if let Some(factor) = self.enrolment(ctx, user, &req).await? {
             let handle = self
-                .open_challenge(user, None, &req, Some(factor.id), &first)
+                .open_challenge(user, None, &req, Some(factor), &first)
                 .await?;
             return Ok(PasswordOutcome::SecondFactor(handle));
         }
@@ -299,13 +284,51 @@ impl Mfa {
             return Ok(None);
         };
         let req = signon_policy::requirement(d, &user, app, ctx.ip.as_deref()).await?;
-        if self.usable_kinds(&user, &req.allowed).await?.is_empty() {
-            return Ok(None);
-        }
+        // A user with no usable factor enrols one here when the policy lets
+        // them, as at sign-in.
+        let enrol = if self.usable_kinds(&user, &req.allowed).await?.is_empty() {
+            match self.enrolment(ctx, &user, &req).await? {
+                Some(factor) => Some(factor),
+                None => return Ok(None),
+            }
+        } else {
+            None
+        };
         Ok(Some(
-            self.open_challenge(&user, Some(session.id), &req, None, &["pwd".to_owned()])
+            self.open_challenge(&user, Some(session.id), &req, enrol, &["pwd".to_owned()])
                 .await?,
         ))
+    }
+
+    /// The pending TOTP factor a user without a usable factor enrols in the
+    /// second step (reused across attempts), when the policy lets them enrol
+    /// at sign-in; `None` when it does not.
+    async fn enrolment(
+        &self,
+        ctx: &RequestContext,
+        user: &User,
+        req: &Requirement,
+    ) -> Result<Option<FactorId>> {
+        if !(req.enrol && req.allowed.contains(&FactorKind::Totp)) {
+            return Ok(None);
+        }
+        let existing = self
+            .deps
+            .store
+            .list_factors(user.id)
+            .await?
+            .into_iter()
+            .rfind(|f| f.kind == FactorKind::Totp && f.status == FactorStatus::Pending);
+        let factor = match existing {
+            Some(factor) => factor,
+            None => {
+                self.factors
+                    .enrol_totp(&format!("user:{}", user.id), ctx, user)
+                    .await?
+                    .factor
+            }
+        };
+        Ok(Some(factor.id))
     }
 
     /// What the second-factor page shows for a challenge.
@@ -765,7 +788,7 @@ impl Mfa {
         user: &User,
         session: Option<SessionId>,
         req: &Requirement,
-        enrol: Option<crate::ids::FactorId>,
+        enrol: Option<FactorId>,
         first: &[String],
     ) -> Result<Secret> {
         let d = &self.deps;
