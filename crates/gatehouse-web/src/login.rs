@@ -257,7 +257,7 @@ pub async fn submit(
         }
     };
     let device = Cookie::Device.read(&headers, secure);
-    let mut response = match state
+    let outcome = state
         .services
         .mfa
         .after_password(
@@ -266,13 +266,33 @@ pub async fn submit(
             client.map(PolicyScope::Client).as_ref(),
             device.as_deref(),
         )
-        .await
-    {
+        .await;
+    let mut response = after_first_factor(&state, &headers, &ctx, &target, &user, outcome).await;
+    // The password was right: this browser is now known for the account.
+    let lifetime = state.services.throttle.device_lifetime_secs();
+    if let Some(cookie) = Cookie::KnownDevice.set_for(known.expose(), secure, lifetime) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Where a proved first factor (password, sign-in link) leads: signed in,
+/// the second-factor page, or a refusal when one is needed and none can be
+/// used.
+pub(crate) async fn after_first_factor(
+    state: &AppState,
+    headers: &HeaderMap,
+    ctx: &RequestContext,
+    target: &Target,
+    user: &User,
+    outcome: Result<PasswordOutcome, Error>,
+) -> Response {
+    match outcome {
         Ok(PasswordOutcome::SignedIn { amr, acr }) => {
-            finish(&state, &ctx, &target, &user, amr, acr, None).await
+            finish(state, ctx, target, user, amr, acr, None).await
         }
         Ok(PasswordOutcome::SecondFactor(handle)) => {
-            crate::factor::challenge_page(&state, &headers, &target, &handle).await
+            crate::factor::challenge_page(state, headers, target, &handle).await
         }
         Err(Error::Forbidden) => Page::message(
             StatusCode::FORBIDDEN,
@@ -284,13 +304,7 @@ pub async fn submit(
             tracing::error!(%error, "deciding the second factor failed");
             unavailable()
         }
-    };
-    // The password was right: this browser is now known for the account.
-    let lifetime = state.services.throttle.device_lifetime_secs();
-    if let Some(cookie) = Cookie::KnownDevice.set_for(known.expose(), secure, lifetime) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    response
 }
 
 /// Completes a sign-in: starts the SSO session (unless `stepped_up` is the

@@ -14,13 +14,12 @@ use gatehouse_core::Error;
 use gatehouse_core::ids::OrgId;
 use gatehouse_core::model::PolicyScope;
 use gatehouse_core::services::magic_link::LINK_TTL_SECS;
-use gatehouse_core::services::mfa::PasswordOutcome;
 
 use crate::AppState;
 use crate::cookies::Cookie;
 use crate::csrf;
 use crate::extract::Ctx;
-use crate::login::{Target, finish, unavailable};
+use crate::login::{Target, unavailable};
 use crate::oauth::{FormPairs, QueryPairs, error_page, param, secure};
 use crate::pages::Page;
 
@@ -165,7 +164,7 @@ async fn confirm(
     };
     let device = Cookie::Device.read(&headers, secure);
     let user = redeemed.user;
-    let mut response = match state
+    let outcome = state
         .services
         .mfa
         .after_first_factor(
@@ -175,25 +174,9 @@ async fn confirm(
             device.as_deref(),
             &["otp"],
         )
-        .await
-    {
-        Ok(PasswordOutcome::SignedIn { amr, acr }) => {
-            finish(&state, &ctx, &target, &user, amr, acr, None).await
-        }
-        Ok(PasswordOutcome::SecondFactor(handle)) => {
-            crate::factor::challenge_page(&state, &headers, &target, &handle).await
-        }
-        Err(Error::Forbidden) => Page::message(
-            StatusCode::FORBIDDEN,
-            "Second factor required",
-            "Signing in here requires a second factor, and your account has none that can be used. Ask your administrator to set one up.",
-        )
-        .into_response(),
-        Err(error) => {
-            tracing::error!(%error, "deciding the second factor failed");
-            unavailable()
-        }
-    };
+        .await;
+    let mut response =
+        crate::login::after_first_factor(&state, &headers, &ctx, &target, &user, outcome).await;
     response
         .headers_mut()
         .append(header::SET_COOKIE, Cookie::MagicLink.clear(secure));

@@ -14,6 +14,11 @@
 //! - **raw**: one thread verifying argon2id hashes back to back (per core).
 //! - **capacity**: closed loop, as many clients as the hashing queue holds,
 //!   for 5 s: never shed.
+//! - **password + TOTP**: the same closed loop, each sign-in a password post
+//!   then the code (from `totp-rs`, computed independently) on
+//!   `/login/factor`, for users whose org policy always asks for it; one
+//!   sign-in per user (a code is accepted once), so as many users as the
+//!   run can use.
 //! - **2× overload**: open loop, requests arriving at twice the measured
 //!   capacity for 8 s whatever happens to earlier ones; the server must shed
 //!   the excess at once (503 with `Retry-After`) and keep the admitted ones'
@@ -32,7 +37,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gatehouse_core::clock::{SystemClock, SystemRng};
+use gatehouse_core::clock::{Clock as _, SystemClock, SystemRng};
 use gatehouse_core::crypto::MasterKey;
 use gatehouse_core::password::PasswordHasher;
 use gatehouse_core::secret::Secret;
@@ -132,6 +137,104 @@ async fn sign_in(http: &reqwest::Client, url: &str, origin: &str, user: usize) -
     (status, began.elapsed())
 }
 
+/// One password + TOTP sign-in as a fresh browser: (status, latency).
+async fn sign_in_with_totp(
+    http: &reqwest::Client,
+    origin: &str,
+    user: &TotpUser,
+) -> (u16, Duration) {
+    let began = Instant::now();
+    let response = http
+        .post(format!("{origin}/login"))
+        .header("cookie", format!("gatehouse_csrf={CSRF}"))
+        .header("origin", origin)
+        .form(&[
+            ("csrf", CSRF.to_owned()),
+            ("username", user.username.clone()),
+            ("password", PASSWORD.to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let challenge = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("gatehouse_mfa="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
+    let status = response.status().as_u16();
+    response.bytes().await.unwrap();
+    let Some(challenge) = challenge else {
+        return (status, began.elapsed());
+    };
+    let response = http
+        .post(format!("{origin}/login/factor"))
+        .header("cookie", format!("gatehouse_csrf={CSRF}; {challenge}"))
+        .header("origin", origin)
+        .form(&[("csrf", CSRF), ("otp", user.code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    response.bytes().await.unwrap();
+    (status, began.elapsed())
+}
+
+/// A user with an active TOTP factor and the code of the step after its
+/// activation (valid, within the ±1 step window, for a minute).
+struct TotpUser {
+    username: String,
+    code: String,
+}
+
+async fn totp_user(http: &reqwest::Client, origin: &str, n: usize) -> TotpUser {
+    let username = format!("totp{n}");
+    let created: serde_json::Value = http
+        .post(format!("{origin}/api/v1/users"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let factor: serde_json::Value = http
+        .post(format!("{origin}/api/v1/users/{id}/factors"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"type": "totp"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = totp_rs::Secret::try_from_base32(factor["secret"].as_str().unwrap()).unwrap();
+    let totp = totp_rs::Builder::new()
+        .with_secret(secret.as_bytes().to_vec())
+        .build()
+        .unwrap();
+    let now = u64::try_from(SystemClock.now_millis() / 1000).unwrap();
+    let activated = http
+        .post(format!(
+            "{origin}/api/v1/users/{id}/factors/{}/activate",
+            factor["id"].as_str().unwrap()
+        ))
+        .bearer_auth(TOKEN)
+        .json(&json!({"code": totp.generate(now).to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(activated.status(), 200);
+    TotpUser {
+        username,
+        code: totp.generate(now + 30).to_string(),
+    }
+}
+
 async fn run(engine: &str, url: &str) -> anyhow::Result<()> {
     let store = gatehouse_store::connect(url, ConnectOptions::default()).await?;
     let rng = SystemRng::new();
@@ -224,6 +327,60 @@ async fn run(engine: &str, url: &str) -> anyhow::Result<()> {
         elapsed,
         latencies,
     );
+
+    // Password + TOTP: the same closed loop, one sign-in per prepared user.
+    let org = gatehouse_core::ids::OrgId::DEFAULT;
+    let policy = http
+        .put(format!("{public_url}/api/v1/orgs/{org}/signon-policy"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"second_factor": "always"}))
+        .send()
+        .await?;
+    assert_eq!(policy.status(), 200);
+    let wanted = (capacity * 6.0) as usize + admitted;
+    let mut prepared = Vec::with_capacity(wanted);
+    for n in 0..wanted {
+        prepared.push(totp_user(&http, &public_url, n).await);
+    }
+    let prepared = Arc::new(prepared);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..admitted)
+        .map(|_| {
+            let (http, origin) = (http.clone(), public_url.clone());
+            let (prepared, next) = (prepared.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(user) = prepared.get(n) else { break };
+                    let (status, took) = sign_in_with_totp(&http, &origin, user).await;
+                    assert_eq!(status, 200, "password + TOTP sign-in");
+                    latencies.push(took);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await?);
+    }
+    let elapsed = start.elapsed();
+    row(
+        engine,
+        &format!("password + TOTP sign-ins (POST /login, POST /login/factor), {admitted} clients"),
+        latencies.len(),
+        elapsed,
+        latencies,
+    );
+    let removed = http
+        .delete(format!("{public_url}/api/v1/orgs/{org}/signon-policy"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await?;
+    assert_eq!(removed.status(), 204);
 
     // 2x overload: open loop at twice the capacity.
     let offered = 2.0 * capacity;
