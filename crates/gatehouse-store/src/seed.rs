@@ -142,6 +142,8 @@ SELECT '00000000-0000-7000-8000-' || lpad(to_hex(n.i), 12, '0'), 'ext-' || n.i,
 FROM generate_series($2::bigint, $3::bigint) AS n(i), scim_users AS t WHERE t.user_id = $1";
 
 /// What the triggers of migration 0011 would have written for the copies.
+/// It binds the same three arguments as the other statements; `$1` (the
+/// template) is only compared with `''` so that every parameter is used.
 const POSTGRES_USER_EMAILS: &str = "\
 INSERT INTO user_emails (user_id, value_lower)
 SELECT users.id, users.email_lower FROM users, generate_series($2::bigint, $3::bigint) AS n(i)
