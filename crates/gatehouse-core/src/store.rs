@@ -518,6 +518,46 @@ pub trait FactorStore: Send + Sync {
         activate: bool,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
+    /// Deletes the user's `question` factors and creates `factor` (a new
+    /// question) in one transaction with `audit`; returns the ids replaced.
+    /// `Missing("user")` when the user does not exist.
+    async fn replace_question(
+        &self,
+        factor: &Factor,
+        audit: &AuditEvent,
+    ) -> StoreResult<Vec<FactorId>>;
+    /// Marks an active factor used at `at`, with `audit`; `false` (and
+    /// nothing written) when it is gone or not active.
+    async fn touch_factor(&self, id: FactorId, at: Millis, audit: &AuditEvent)
+    -> StoreResult<bool>;
+    /// Gives a phone factor a new one-time code (its hash, expiring at
+    /// `expires_at`, no wrong tries yet), replacing any earlier one, unless
+    /// the previous code went out less than `resend_after` millis before
+    /// `at`. `false` (nothing written) then, or when the factor is gone.
+    async fn set_factor_code(
+        &self,
+        id: FactorId,
+        hash: &TokenHash,
+        at: Millis,
+        expires_at: Millis,
+        resend_after: Millis,
+    ) -> StoreResult<bool>;
+    /// Spends a factor's one-time code in one compare-and-set: `true` only
+    /// for the first use of the right, unexpired code with fewer than
+    /// [`crate::model::MAX_CODE_ATTEMPTS`] wrong tries, of a factor in the
+    /// expected status (`activate`: pending, which becomes active; else
+    /// active). Writes `audit` only then.
+    async fn use_factor_code(
+        &self,
+        id: FactorId,
+        hash: &TokenHash,
+        at: Millis,
+        activate: bool,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Counts a wrong try against the factor's current code; returns the
+    /// tries so far (0 when it has no code).
+    async fn fail_factor_code(&self, id: FactorId) -> StoreResult<u32>;
     /// Replaces the user's recovery codes by `hashes`.
     async fn replace_recovery_codes(
         &self,

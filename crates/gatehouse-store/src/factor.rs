@@ -19,7 +19,7 @@ use crate::store::{SqlStore, col, id_col};
 macro_rules! factor_cols {
     () => {
         "id, user_id, org_id, kind, status, sealed_secret, last_step, created_at, activated_at, \
-         last_used_at"
+         last_used_at, detail, hint, answer_hash"
     };
 }
 
@@ -39,6 +39,9 @@ fn factor_from(row: &impl Record) -> StoreResult<Factor> {
         created_at: col(row.int("created_at"))?,
         activated_at: col(row.opt_int("activated_at"))?,
         last_used_at: col(row.opt_int("last_used_at"))?,
+        detail: col(row.opt_text("detail"))?,
+        hint: col(row.opt_text("hint"))?,
+        answer_hash: col(row.opt_text("answer_hash"))?,
     })
 }
 
@@ -50,7 +53,7 @@ impl<DB: Engine> FactorStore for SqlStore<DB> {
             Stmt::new(concat!(
                 "INSERT INTO factors (",
                 factor_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
             ))
             .text(factor.id.to_string())
             .text(factor.user_id.to_string())
@@ -61,7 +64,10 @@ impl<DB: Engine> FactorStore for SqlStore<DB> {
             .opt_int(factor.last_step)
             .int(factor.created_at)
             .opt_int(factor.activated_at)
-            .opt_int(factor.last_used_at),
+            .opt_int(factor.last_used_at)
+            .opt_text(factor.detail.as_deref())
+            .opt_text(factor.hint.as_deref())
+            .opt_text(factor.answer_hash.as_deref()),
             "user",
         )
         .await?;
@@ -168,6 +174,166 @@ impl<DB: Engine> FactorStore for SqlStore<DB> {
         w.audit(audit).await?;
         w.commit().await?;
         Ok(true)
+    }
+
+    async fn replace_question(
+        &self,
+        factor: &Factor,
+        audit: &AuditEvent,
+    ) -> StoreResult<Vec<FactorId>> {
+        let mut w = self.write().await?;
+        let replaced = w
+            .fetch_all(
+                Stmt::new(
+                    "DELETE FROM factors WHERE user_id = $1 AND kind = 'question' RETURNING id",
+                )
+                .text(factor.user_id.to_string()),
+                "user",
+            )
+            .await?
+            .iter()
+            .map(|row| id_col(row, "id"))
+            .collect::<StoreResult<Vec<FactorId>>>()?;
+        w.execute(
+            Stmt::new(concat!(
+                "INSERT INTO factors (",
+                factor_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ))
+            .text(factor.id.to_string())
+            .text(factor.user_id.to_string())
+            .text(factor.org_id.to_string())
+            .text(factor.kind.as_str())
+            .text(factor.status.as_str())
+            .opt_text(factor.sealed_secret.as_deref())
+            .opt_int(factor.last_step)
+            .int(factor.created_at)
+            .opt_int(factor.activated_at)
+            .opt_int(factor.last_used_at)
+            .opt_text(factor.detail.as_deref())
+            .opt_text(factor.hint.as_deref())
+            .opt_text(factor.answer_hash.as_deref()),
+            "user",
+        )
+        .await?;
+        w.audit(audit).await?;
+        w.commit().await?;
+        Ok(replaced)
+    }
+
+    async fn touch_factor(
+        &self,
+        id: FactorId,
+        at: Millis,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut w = self.write().await?;
+        let changed = w
+            .execute(
+                Stmt::new(
+                    "UPDATE factors SET last_used_at = $2 WHERE id = $1 AND status = 'active'",
+                )
+                .text(id.to_string())
+                .int(at),
+                "factor",
+            )
+            .await?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        w.audit(audit).await?;
+        w.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_factor_code(
+        &self,
+        id: FactorId,
+        hash: &TokenHash,
+        at: Millis,
+        expires_at: Millis,
+        resend_after: Millis,
+    ) -> StoreResult<bool> {
+        let mut w = self.write().await?;
+        let changed = w
+            .execute(
+                Stmt::new(
+                    "UPDATE factors SET code_hash = $2, code_sent_at = $3, code_expires_at = $4, \
+                     code_attempts = 0 WHERE id = $1 \
+                     AND (code_sent_at IS NULL OR code_sent_at + $5 <= $3)",
+                )
+                .text(id.to_string())
+                .text(hash.as_str())
+                .int(at)
+                .int(expires_at)
+                .int(resend_after),
+                "factor",
+            )
+            .await?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        w.commit().await?;
+        Ok(true)
+    }
+
+    async fn use_factor_code(
+        &self,
+        id: FactorId,
+        hash: &TokenHash,
+        at: Millis,
+        activate: bool,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut w = self.write().await?;
+        let stmt = if activate {
+            Stmt::new(
+                "UPDATE factors SET code_hash = NULL, last_used_at = $3, status = 'active', \
+                 activated_at = $3 WHERE id = $1 AND status = 'pending' AND code_hash = $2 \
+                 AND code_expires_at > $3 AND code_attempts < $4",
+            )
+        } else {
+            Stmt::new(
+                "UPDATE factors SET code_hash = NULL, last_used_at = $3 WHERE id = $1 \
+                 AND status = 'active' AND code_hash = $2 AND code_expires_at > $3 \
+                 AND code_attempts < $4",
+            )
+        };
+        let changed = w
+            .execute(
+                stmt.text(id.to_string())
+                    .text(hash.as_str())
+                    .int(at)
+                    .int(i64::from(gatehouse_core::model::MAX_CODE_ATTEMPTS)),
+                "factor",
+            )
+            .await?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        w.audit(audit).await?;
+        w.commit().await?;
+        Ok(true)
+    }
+
+    async fn fail_factor_code(&self, id: FactorId) -> StoreResult<u32> {
+        let mut w = self.write().await?;
+        let row = w
+            .fetch_optional(
+                Stmt::new(
+                    "UPDATE factors SET code_attempts = code_attempts + 1 \
+                     WHERE id = $1 AND code_hash IS NOT NULL RETURNING code_attempts",
+                )
+                .text(id.to_string()),
+                "factor",
+            )
+            .await?;
+        let attempts = match row {
+            Some(row) => col(row.int("code_attempts"))?,
+            None => 0,
+        };
+        w.commit().await?;
+        Ok(u32::try_from(attempts).unwrap_or(u32::MAX))
     }
 
     async fn replace_recovery_codes(

@@ -144,6 +144,8 @@ conformance!(
     saml_logout_chain_advances_once,
     factor_totp_step_is_compare_and_set,
     factor_concurrent_codes_exactly_one_wins,
+    factor_phone_code_is_spent_once,
+    factor_question_is_replaced_whole,
     mfa_challenge_completes_once_and_expires,
     webauthn_credential_is_unique_and_goes_with_its_factor,
     webauthn_counter_must_advance,

@@ -27,6 +27,7 @@ use gatehouse_core::services::{
 };
 use gatehouse_web::mail::FileMailbox;
 use gatehouse_web::outbound::HttpLogoutSender;
+use gatehouse_web::sms::HttpSmsSender;
 use gatehouse_web::{Cidr, WebConfig};
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
@@ -65,6 +66,8 @@ pub struct TestOptions {
     pub hash_concurrency: usize,
     /// Sign-ins that may wait for a hashing slot (`None`: unbounded).
     pub hash_queue: Option<usize>,
+    /// The SMS webhook URL and signing secret; `None` turns phone factors off.
+    pub sms_webhook: Option<(String, String)>,
 }
 
 impl Default for TestOptions {
@@ -76,6 +79,7 @@ impl Default for TestOptions {
             trusted_proxies: Vec::new(),
             hash_concurrency: 4,
             hash_queue: None,
+            sms_webhook: None,
         }
     }
 }
@@ -166,6 +170,18 @@ impl TestServer {
             .context("binding 127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let public_url = format!("http://{addr}");
+        let sms = match &options.sms_webhook {
+            Some((url, secret)) => {
+                let sender: Arc<dyn gatehouse_core::services::SmsSender> =
+                    Arc::new(HttpSmsSender::direct(
+                        url,
+                        &Secret::new(secret.clone()),
+                        Arc::new(clock.clone()),
+                    )?);
+                Some(sender)
+            }
+            None => None,
+        };
         let config = ServicesConfig {
             bootstrap_token: options.bootstrap_token.clone().map(Secret::new),
             hash_concurrency: options.hash_concurrency,
@@ -179,6 +195,7 @@ impl TestServer {
                 dir.path().join("mailbox"),
                 "gatehouse@localhost",
             ))),
+            sms,
         };
         let services = Services::with_hasher(
             store,

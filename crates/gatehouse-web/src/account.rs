@@ -2,8 +2,9 @@
 //! authenticator app (TOTP: QR code, then a first code activates it) or a
 //! passkey / security key (a WebAuthn registration; the page's script
 //! `/assets/webauthn.js` talks to the authenticator and posts its answer as
-//! base64url JSON), and removes one (the password again, unless the sign-in
-//! is recent). Every form is CSRF-protected; without a session the page
+//! base64url JSON), sets or replaces a knowledge question, adds a phone (a
+//! code sent through the SMS webhook, typed back in `otp`, activates it),
+//! and removes one (the password again, unless the sign-in is recent). Every form is CSRF-protected; without a session the page
 //! sends the browser to `/login` and back.
 
 use axum::Router;
@@ -13,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gatehouse_core::Error;
 use gatehouse_core::ids::FactorId;
-use gatehouse_core::model::{FactorKind, SsoSession};
+use gatehouse_core::model::{Factor, FactorKind, PhoneChannel, SsoSession};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::account::SecurityOverview;
+use gatehouse_core::services::factors::question;
 
 use crate::AppState;
 use crate::csrf;
@@ -32,6 +34,10 @@ pub fn routes() -> Router<AppState> {
         .route("/account/security/passkey", post(add_passkey))
         .route("/account/security/totp", post(enrol_totp))
         .route("/account/security/totp/activate", post(activate_totp))
+        .route("/account/security/question", post(set_question))
+        .route("/account/security/phone", post(enrol_phone))
+        .route("/account/security/phone/activate", post(activate_phone))
+        .route("/account/security/phone/resend", post(resend_phone))
         .route("/account/security/remove", post(remove))
 }
 
@@ -89,6 +95,12 @@ async fn page(
             factors => factor_rows(&overview),
             recovery_codes_left => overview.recovery_codes_left,
             needs_password => overview.needs_password,
+            questions => question::QUESTIONS
+                .iter()
+                .map(|q| minijinja::context! { id => q.id, text => q.text })
+                .collect::<Vec<_>>(),
+            has_question => overview.factors.iter().any(|f| f.kind == FactorKind::Question),
+            phone_available => overview.phone_available,
             passkey => passkey.as_ref().map(|p| minijinja::context! {
                 ceremony => p.handle.expose(),
                 options => p.options.clone(),
@@ -122,6 +134,21 @@ fn factor_rows(overview: &SecurityOverview) -> Vec<minijinja::Value> {
                     format!("Passkey or security key: {name}")
                 }
                 FactorKind::Totp => "Authenticator app".to_owned(),
+                FactorKind::Question => format!(
+                    "Security question: {}",
+                    f.detail
+                        .as_deref()
+                        .and_then(question::find)
+                        .map_or("(unknown)", |q| q.text)
+                ),
+                FactorKind::Phone => format!(
+                    "Phone ({}): {}",
+                    match f.detail.as_deref().and_then(PhoneChannel::parse) {
+                        Some(PhoneChannel::Voice) => "voice call",
+                        Some(PhoneChannel::Sms) | None => "text message",
+                    },
+                    f.hint.as_deref().unwrap_or("")
+                ),
                 FactorKind::RecoveryCode | FactorKind::Email => f.kind.as_str().to_owned(),
             };
             minijinja::context! {
@@ -307,6 +334,221 @@ async fn activate_totp(
     }
 }
 
+/// `POST /account/security/question`: `question` (an id of the list) and
+/// `answer`; replaces any earlier question.
+async fn set_question(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::oauth::OAuthReply>,
+) -> Response {
+    let (pairs, session) = match checked(&state, &headers, form).await {
+        Ok(checked) => checked,
+        Err(response) => return response,
+    };
+    let question = param(&pairs, "question").unwrap_or("");
+    let answer = Secret::new(param(&pairs, "answer").unwrap_or(""));
+    let result = state
+        .services
+        .account
+        .set_question(&ctx, &session, question, &answer)
+        .await;
+    match result {
+        Ok(_) => {
+            page(
+                &state,
+                &headers,
+                &session,
+                StatusCode::OK,
+                Some("Security question saved."),
+                None,
+            )
+            .await
+        }
+        Err(Error::Invalid(errors)) => {
+            let message = errors
+                .first()
+                .map(|e| e.message.clone())
+                .unwrap_or_default();
+            page(
+                &state,
+                &headers,
+                &session,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(&format!("The question was not saved: {message}.")),
+            )
+            .await
+        }
+        Err(error) => failure(error),
+    }
+}
+
+/// `POST /account/security/phone`: `phone` (E.164) and `channel` (`sms`
+/// or `voice`); a pending phone factor and its first code.
+async fn enrol_phone(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::oauth::OAuthReply>,
+) -> Response {
+    let (pairs, session) = match checked(&state, &headers, form).await {
+        Ok(checked) => checked,
+        Err(response) => return response,
+    };
+    let number = param(&pairs, "phone").unwrap_or("");
+    let channel = param(&pairs, "channel")
+        .and_then(PhoneChannel::parse)
+        .unwrap_or(PhoneChannel::Sms);
+    match state
+        .services
+        .account
+        .enrol_phone(&ctx, &session, number, channel)
+        .await
+    {
+        Ok(enrolled) if enrolled.sent => phone_page(
+            &state,
+            &headers,
+            &enrolled.factor,
+            StatusCode::OK,
+            None,
+            None,
+        ),
+        Ok(enrolled) => phone_page(
+            &state,
+            &headers,
+            &enrolled.factor,
+            StatusCode::OK,
+            None,
+            Some(COULD_NOT_SEND),
+        ),
+        Err(Error::Invalid(errors)) => {
+            let message = errors
+                .first()
+                .map(|e| e.message.clone())
+                .unwrap_or_default();
+            page(
+                &state,
+                &headers,
+                &session,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(&format!("The phone was not added: {message}.")),
+            )
+            .await
+        }
+        Err(error) => failure(error),
+    }
+}
+
+/// Shown when the SMS webhook did not take a code.
+const COULD_NOT_SEND: &str =
+    "We could not send a code to that number just now. Try again in a moment.";
+
+fn phone_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    factor: &Factor,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let (token, cookie) = csrf::token_for_page(headers, secure(state));
+    let mut page = Page::render(
+        status,
+        "account_phone.html",
+        minijinja::context! {
+            lang => "en",
+            title => "Verify your phone",
+            csrf => token,
+            factor => factor.id.to_string(),
+            hint => factor.hint.clone().unwrap_or_default(),
+            channel => factor.detail.clone().unwrap_or_default(),
+            notice => notice,
+            error => error,
+        },
+    );
+    if let Some(cookie) = cookie {
+        page = page.with_header(header::SET_COOKIE, cookie);
+    }
+    page.into_response()
+}
+
+/// `POST /account/security/phone/activate`: `factor` and the code `otp`.
+async fn activate_phone(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::oauth::OAuthReply>,
+) -> Response {
+    let (pairs, session) = match checked(&state, &headers, form).await {
+        Ok(checked) => checked,
+        Err(response) => return response,
+    };
+    let Some(factor) = param(&pairs, "factor").and_then(|f| f.parse::<FactorId>().ok()) else {
+        return failure(Error::NotFound("factor"));
+    };
+    let code = param(&pairs, "otp").unwrap_or("");
+    let account = &state.services.account;
+    match account.activate_phone(&ctx, &session, factor, code).await {
+        Ok(codes) if codes.is_empty() => {
+            page(
+                &state,
+                &headers,
+                &session,
+                StatusCode::OK,
+                Some("Phone added."),
+                None,
+            )
+            .await
+        }
+        Ok(codes) => recovery_codes(&codes),
+        Err(Error::AuthFailed) => match account.pending_phone(&session, factor).await {
+            Ok(pending) => phone_page(
+                &state,
+                &headers,
+                &pending,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some("That code is not right, has expired or was already used."),
+            ),
+            Err(error) => failure(error),
+        },
+        Err(error) => failure(error),
+    }
+}
+
+/// `POST /account/security/phone/resend`: `factor`.
+async fn resend_phone(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::oauth::OAuthReply>,
+) -> Response {
+    let (pairs, session) = match checked(&state, &headers, form).await {
+        Ok(checked) => checked,
+        Err(response) => return response,
+    };
+    let Some(factor) = param(&pairs, "factor").and_then(|f| f.parse::<FactorId>().ok()) else {
+        return failure(Error::NotFound("factor"));
+    };
+    let account = &state.services.account;
+    let (status, notice, error) = match account.resend_phone(&ctx, &session, factor).await {
+        Ok(()) => (StatusCode::OK, Some("We sent a new code."), None),
+        Err(Error::Conflict(_)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            Some("A code was sent moments ago. Wait for it, or ask again in half a minute."),
+        ),
+        Err(Error::Unavailable) => (StatusCode::OK, None, Some(COULD_NOT_SEND)),
+        Err(error) => return failure(error),
+    };
+    match account.pending_phone(&session, factor).await {
+        Ok(pending) => phone_page(&state, &headers, &pending, status, notice, error),
+        Err(error) => failure(error),
+    }
+}
+
 fn recovery_codes(codes: &[Secret]) -> Response {
     let codes: Vec<String> = codes.iter().map(|c| c.expose().to_owned()).collect();
     Page::render(
@@ -396,7 +638,7 @@ fn failure(error: Error) -> Response {
         Error::Invalid(_) => Page::message(
             StatusCode::BAD_REQUEST,
             "Not available",
-            "Passkeys are not available on this server.",
+            "That factor is not available on this server.",
         )
         .into_response(),
         error => {

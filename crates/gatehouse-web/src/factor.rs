@@ -1,5 +1,6 @@
 //! The second-factor page, `/login/factor` (INTERFACE.md: one input named
-//! `otp` for TOTP, e-mailed and recovery codes). Shown after a correct
+//! `otp` for TOTP, e-mailed, texted and recovery codes; `answer` for the
+//! user's knowledge question). Shown after a correct
 //! password when the sign-on policy wants a second factor, or for a step-up
 //! of an existing session; the half-finished sign-in lives in the database
 //! and the browser holds only its handle, in a short-lived cookie.
@@ -96,7 +97,8 @@ async fn show(
     screen_page(&state, &headers, &target, &handle, None, None).await
 }
 
-/// `POST /login/factor`: a code in `otp` (or `send_email` for an e-mailed code).
+/// `POST /login/factor`: a code in `otp`, an answer in `answer` (or
+/// `send_email` / `send_phone` to have a code sent).
 async fn submit(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -126,7 +128,25 @@ async fn submit(
         };
         return screen_page(&state, &headers, &target, &handle, notice, error).await;
     }
+    if param(&pairs, "send_phone").is_some() {
+        let (notice, error) = match mfa.send_phone_code(&ctx, &handle).await {
+            Ok(()) => (Some("We sent a code to your phone."), None),
+            Err(Error::Conflict(_)) => (
+                None,
+                Some("A code was sent moments ago. Wait for it, or ask again in half a minute."),
+            ),
+            Err(Error::Unavailable) => (
+                None,
+                Some(
+                    "We could not send a code to your phone. Try again later or use another factor.",
+                ),
+            ),
+            Err(error) => return failure(error),
+        };
+        return screen_page(&state, &headers, &target, &handle, notice, error).await;
+    }
     let code = param(&pairs, "otp").unwrap_or("");
+    let answer = param(&pairs, "answer");
     let remember = param(&pairs, "remember").is_some_and(|v| v == "on");
     let step = match param(&pairs, "webauthn_response").filter(|r| !r.is_empty()) {
         Some(response) => {
@@ -139,7 +159,10 @@ async fn submit(
                     .await
             }
         }
-        None => mfa.verify(&ctx, &handle, code, remember).await,
+        None => match answer {
+            Some(answer) => mfa.verify_answer(&ctx, &handle, answer, remember).await,
+            None => mfa.verify(&ctx, &handle, code, remember).await,
+        },
     };
     let verified = match step {
         Ok(SecondStep::Verified(verified)) => *verified,
@@ -165,7 +188,11 @@ async fn submit(
                 &target,
                 &handle,
                 None,
-                Some("That code or key is not right, has expired or was already used."),
+                Some(if answer.is_some() {
+                    "That answer is not right."
+                } else {
+                    "That code or key is not right, has expired or was already used."
+                }),
             )
             .await;
         }
@@ -288,6 +315,13 @@ fn render(
             qr_svg => qr_svg,
             secret => secret,
             recovery => screen.kinds.contains(&FactorKind::RecoveryCode),
+            // The code form, unless the question is all the user has here.
+            codes => screen.enrolment.is_some()
+                || screen.kinds.iter().any(|k| *k != FactorKind::Question)
+                || screen.kinds.is_empty(),
+            totp => screen.kinds.contains(&FactorKind::Totp),
+            question => screen.question,
+            phone => screen.phone.map(|c| c.as_str()),
             email_available => screen.email_available,
             email_sent => screen.email_sent,
             remember_days => screen.remember_days,
@@ -355,7 +389,7 @@ fn failure(error: Error) -> Response {
         Error::Invalid(_) => Page::message(
             StatusCode::BAD_REQUEST,
             "Not available",
-            "E-mailed codes are not available for this sign-in.",
+            "Codes by e-mail, text message or call are not available for this sign-in.",
         )
         .into_response(),
         Error::Conflict(_)

@@ -42,6 +42,7 @@ mod saml;
 pub mod scim;
 mod security_headers;
 pub mod setup;
+pub mod sms;
 
 use std::sync::Arc;
 

@@ -86,6 +86,7 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         factors::activate_factor,
         factors::generate_recovery_codes,
         factors::recovery_codes_left,
+        factors::list_questions,
         signon_policies::get_org_policy,
         signon_policies::put_org_policy,
         signon_policies::delete_org_policy,

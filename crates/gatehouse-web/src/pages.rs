@@ -51,6 +51,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "account_totp.html",
             include_str!("../templates/account_totp.html"),
         ),
+        (
+            "account_phone.html",
+            include_str!("../templates/account_phone.html"),
+        ),
     ] {
         if let Err(error) = env.add_template(name, source) {
             tracing::error!(%error, name, "a page template does not compile");

@@ -203,6 +203,7 @@ async fn second_node(server: &TestServer) -> std::sync::Arc<gatehouse_core::serv
         retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
         sign_in: Default::default(),
         mailer: None,
+        sms: None,
         sessions: Default::default(),
         oauth: Default::default(),
     };

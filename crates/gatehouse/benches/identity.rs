@@ -65,6 +65,7 @@ async fn run(engine: &str, url: &str, users: usize) -> anyhow::Result<()> {
             retired_key_retention: gatehouse_core::services::DEFAULT_RETIRED_KEY_RETENTION,
             sign_in: Default::default(),
             mailer: None,
+            sms: None,
         },
     )
     .await?;

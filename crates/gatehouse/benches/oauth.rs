@@ -145,6 +145,7 @@ async fn run(engine: &str, url: &str, alg: Algorithm) -> anyhow::Result<()> {
             retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
             sign_in: Default::default(),
             mailer: None,
+            sms: None,
         },
     )
     .await?;

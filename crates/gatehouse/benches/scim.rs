@@ -104,6 +104,7 @@ async fn run(engine: &str, url: &str, sizes: Sizes) -> anyhow::Result<()> {
             key_rotation_period: None,
             retired_key_retention: gatehouse_core::services::DEFAULT_RETIRED_KEY_RETENTION,
             mailer: None,
+            sms: None,
             sign_in: Default::default(),
         },
     )

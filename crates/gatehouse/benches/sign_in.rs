@@ -251,6 +251,7 @@ async fn run(engine: &str, url: &str) -> anyhow::Result<()> {
         retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
         sign_in: Default::default(),
         mailer: None,
+        sms: None,
     };
     // As many clients as the queue holds: a caller woken with a slot still
     // counts as queued until it runs, so slots + queue could see a spurious 503.

@@ -218,6 +218,16 @@ pub struct ServerArgs {
     /// [env: GATEHOUSE_BOOTSTRAP_TOKEN_FILE, or the token in GATEHOUSE_BOOTSTRAP_TOKEN]
     #[arg(long, value_name = "FILE")]
     pub bootstrap_token_file: Option<PathBuf>,
+
+    /// The SMS / voice provider webhook that phone codes are POSTed to
+    /// (https unless on loopback) [env: GATEHOUSE_SMS_WEBHOOK_URL]
+    #[arg(long, value_name = "URL")]
+    pub sms_webhook_url: Option<String>,
+
+    /// File holding the secret that signs SMS webhook requests
+    /// [env: GATEHOUSE_SMS_WEBHOOK_SECRET_FILE, or the secret in GATEHOUSE_SMS_WEBHOOK_SECRET]
+    #[arg(long, value_name = "FILE")]
+    pub sms_webhook_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -102,6 +102,18 @@ pub struct Settings {
     pub server: ServerSettings,
     /// Where e-mail goes: an SMTP server, or `None` for `<data-dir>/mailbox/`.
     pub smtp: Option<SmtpSettings>,
+    /// Where phone codes go: the SMS / voice provider webhook; `None`
+    /// turns phone factors off.
+    pub sms: Option<SmsSettings>,
+}
+
+/// The SMS / voice provider webhook phone codes are POSTed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsSettings {
+    /// https, or http on a loopback host.
+    pub url: String,
+    /// Signs every request (`X-Gatehouse-Signature`).
+    pub secret: Secret,
 }
 
 /// How to reach the SMTP server that sends e-mailed sign-in codes.
@@ -408,6 +420,7 @@ pub fn resolve(inputs: &Inputs<'_>, read_file: ReadFile<'_>) -> Result<Resolved,
     };
 
     let smtp = smtp_settings(&layers, read_file)?;
+    let sms = sms_settings(&layers, read_file)?;
 
     Ok(Resolved {
         settings: Settings {
@@ -431,6 +444,7 @@ pub fn resolve(inputs: &Inputs<'_>, read_file: ReadFile<'_>) -> Result<Resolved,
                 sign_in,
             },
             smtp,
+            sms,
         },
         warnings,
     })
@@ -520,6 +534,56 @@ fn smtp_settings(
         password,
         from: from.clone(),
     }))
+}
+
+/// The SMS webhook: none unless `sms_webhook_url` is set; then a signing
+/// secret is required, and the URL must be https unless its host is loopback.
+fn sms_settings(
+    layers: &Layers,
+    read_file: ReadFile<'_>,
+) -> Result<Option<SmsSettings>, SettingError> {
+    let secret = layers.secret("sms_webhook_secret", "sms_webhook_secret_file", read_file)?;
+    let Some((url_origin, raw)) = layers.get("sms_webhook_url") else {
+        if let Some((origin, _)) = secret {
+            return Err(SettingError::new(
+                origin,
+                "has no effect without sms_webhook_url (GATEHOUSE_SMS_WEBHOOK_URL)",
+            ));
+        }
+        return Ok(None);
+    };
+    let url = check_webhook_url(raw).map_err(|p| SettingError::new(url_origin, p))?;
+    let Some((_, secret)) = secret else {
+        return Err(SettingError::new(
+            url_origin,
+            "needs a signing secret too (sms_webhook_secret, GATEHOUSE_SMS_WEBHOOK_SECRET or \
+             GATEHOUSE_SMS_WEBHOOK_SECRET_FILE)",
+        ));
+    };
+    Ok(Some(SmsSettings { url, secret }))
+}
+
+/// An absolute https URL, or http when the host is loopback (`localhost`,
+/// `127.0.0.0/8`, `::1`); no credentials. Errors do not echo the URL (its
+/// query may hold a provider token).
+fn check_webhook_url(raw: &str) -> Result<String, String> {
+    let url = url::Url::parse(raw.trim()).map_err(|e| format!("is not an absolute URL ({e})"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err("has no host".to_owned()),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err("must be https (http only to a loopback host)".to_owned()),
+        _ => return Err("must be an https URL".to_owned()),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials".to_owned());
+    }
+    Ok(url.to_string())
 }
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use gatehouse_core::clock::{SystemClock, SystemRng};
+use gatehouse_core::clock::{Clock, SystemClock, SystemRng};
+use gatehouse_core::services::SmsSender;
 use gatehouse_core::services::{DEFAULT_RETIRED_KEY_RETENTION, Services, ServicesConfig};
+use gatehouse_web::sms::HttpSmsSender;
 
 use crate::settings::Settings;
 use crate::{database, keyfile, report};
@@ -15,6 +17,17 @@ pub async fn services(settings: &Settings, public_url: String) -> anyhow::Result
     let rng = Arc::new(SystemRng::new());
     let (master_key, generated) = keyfile::master_key(settings, rng.as_ref())?;
     let store = database::open(settings).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sms: Option<Arc<dyn SmsSender>> = match &settings.sms {
+        Some(sms) => {
+            tracing::info!("phone codes go to the SMS webhook");
+            Some(Arc::new(
+                HttpSmsSender::new(&sms.url, &sms.secret, clock.clone())
+                    .map_err(|e| anyhow::anyhow!("building the SMS webhook client: {e}"))?,
+            ))
+        }
+        None => None,
+    };
     let config = ServicesConfig {
         bootstrap_token: settings.server.bootstrap_token.clone(),
         hash_concurrency: settings.hash_concurrency,
@@ -25,8 +38,9 @@ pub async fn services(settings: &Settings, public_url: String) -> anyhow::Result
         retired_key_retention: DEFAULT_RETIRED_KEY_RETENTION,
         sign_in: settings.server.sign_in.clone(),
         mailer: Some(crate::mail::mailer(settings)?),
+        sms,
     };
-    let started = Services::start(store, Arc::new(SystemClock), rng, master_key, config)
+    let started = Services::start(store, clock, rng, master_key, config)
         .await
         .map_err(report::core("start"));
     match (started, generated) {

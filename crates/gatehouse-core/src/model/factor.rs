@@ -21,6 +21,11 @@ pub enum FactorKind {
     Email,
     /// A WebAuthn credential: a passkey or a security key.
     Webauthn,
+    /// A knowledge question the user answered at enrolment (opt-in).
+    Question,
+    /// A one-time code sent to the user's phone by text or voice call
+    /// through the SMS webhook (opt-in).
+    Phone,
 }
 
 impl FactorKind {
@@ -30,6 +35,8 @@ impl FactorKind {
             Self::RecoveryCode => "recovery_code",
             Self::Email => "email",
             Self::Webauthn => "webauthn",
+            Self::Question => "question",
+            Self::Phone => "phone",
         }
     }
 
@@ -39,6 +46,8 @@ impl FactorKind {
             "recovery_code" => Some(Self::RecoveryCode),
             "email" => Some(Self::Email),
             "webauthn" => Some(Self::Webauthn),
+            "question" => Some(Self::Question),
+            "phone" => Some(Self::Phone),
             _ => None,
         }
     }
@@ -53,6 +62,11 @@ impl FactorKind {
             // Proof of possession of a key; `services::passkeys` says `swk`
             // for a synced (backup-eligible) passkey.
             Self::Webauthn => "hwk",
+            // RFC 8176 §2: knowledge-based authentication.
+            Self::Question => "kba",
+            // A code by text message; `tel` when it came by a voice call
+            // ([`PhoneChannel::amr`]).
+            Self::Phone => "sms",
         }
     }
 }
@@ -83,7 +97,46 @@ impl FactorStatus {
     }
 }
 
-/// A stored factor (TOTP today; recovery codes and e-mail are not rows here).
+/// Wrong tries allowed against one code sent to a phone; then it is void.
+pub const MAX_CODE_ATTEMPTS: u32 = 5;
+
+/// How a phone factor's codes reach the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneChannel {
+    /// A text message.
+    Sms,
+    /// A voice call reading the code.
+    Voice,
+}
+
+impl PhoneChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Voice => "voice",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "sms" => Some(Self::Sms),
+            "voice" => Some(Self::Voice),
+            _ => None,
+        }
+    }
+
+    /// RFC 8176 §2: `sms` for a text message, `tel` for a voice call.
+    pub fn amr(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Voice => "tel",
+        }
+    }
+}
+
+/// A stored factor (TOTP, WebAuthn, knowledge question, phone; recovery
+/// codes and e-mail are not rows here).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Factor {
     pub id: FactorId,
@@ -91,8 +144,15 @@ pub struct Factor {
     pub org_id: OrgId,
     pub kind: FactorKind,
     pub status: FactorStatus,
-    /// The TOTP secret sealed with the master key (`MasterKey::seal_to_string`).
+    /// The TOTP secret, or the phone number, sealed with the master key
+    /// (`MasterKey::seal_to_string`).
     pub sealed_secret: Option<String>,
+    /// A question factor's question id, or a phone factor's channel (`sms`, `voice`).
+    pub detail: Option<String>,
+    /// A phone factor's masked number (`+•••••••1234`), for lists.
+    pub hint: Option<String>,
+    /// A question factor's argon2id hash (PHC string) of the normalised answer.
+    pub answer_hash: Option<String>,
     /// The last accepted TOTP time step; a code of that step or earlier is refused.
     pub last_step: Option<i64>,
     pub created_at: Millis,
@@ -255,7 +315,9 @@ pub struct SignOnPolicy {
     #[schema(value_type = Vec<String>)]
     pub groups: Vec<GroupId>,
     /// Factor kinds accepted as second factor (`totp`, `recovery_code`,
-    /// `email`, `webauthn`); empty: `totp`, `recovery_code` and `webauthn`.
+    /// `email`, `webauthn`, `question`, `phone`); empty: `totp`,
+    /// `recovery_code` and `webauthn` (`email`, `question` and `phone` are
+    /// opt-in).
     #[schema(value_type = Vec<String>)]
     pub allowed_factors: Vec<FactorKind>,
     /// Offer "remember this device" for this many days; 0 turns it off.

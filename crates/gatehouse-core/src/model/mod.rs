@@ -22,8 +22,9 @@ pub use assignment::{AppAssignment, AppRef, AssignmentSubject};
 pub use audit::{AuditEvent, AuditQuery, Outcome};
 pub use client::{Client, ClientAuthMethod, ClientGrant, ClientQuery, SubjectType, TokenLifetimes};
 pub use factor::{
-    AttestationPolicy, CeremonyKind, Factor, FactorKind, FactorStatus, MagicLink, MfaChallenge,
-    PolicyScope, SecondFactorRule, SignOnPolicy, WebauthnCeremony, WebauthnCredential,
+    AttestationPolicy, CeremonyKind, Factor, FactorKind, FactorStatus, MAX_CODE_ATTEMPTS,
+    MagicLink, MfaChallenge, PhoneChannel, PolicyScope, SecondFactorRule, SignOnPolicy,
+    WebauthnCeremony, WebauthnCredential,
 };
 pub use grant::{
     AuthorizationCode, CodeRedemption, Consent, DeviceApproval, DeviceCode, DevicePoll,

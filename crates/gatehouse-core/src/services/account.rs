@@ -1,6 +1,7 @@
 //! A signed-in user's own factors (the `/account/security` page): list
-//! them, add an authenticator app (TOTP) or a passkey / security key, and
-//! remove one. Removing asks for the password again unless the session
+//! them, add an authenticator app (TOTP), a passkey / security key, a
+//! knowledge question (set or replaced) or a phone (a code sent to it must
+//! come back), and remove one. Removing asks for the password again unless the session
 //! signed in within [`REAUTH_SECS`]. Every change is audited with the user
 //! as actor.
 
@@ -9,13 +10,15 @@ use serde_json::json;
 use crate::error::{Error, Result};
 use crate::ids::FactorId;
 use crate::model::{
-    Factor, FactorKind, FactorStatus, SsoSession, User, UserStatus, WebauthnCredential,
+    Factor, FactorKind, FactorStatus, PhoneChannel, SsoSession, User, UserStatus,
+    WebauthnCredential,
 };
 use crate::secret::Secret;
 use crate::services::Deps;
 use crate::services::PasswordLogin;
 use crate::services::audit::Target;
-use crate::services::factors::{CodeCheck, EnrolledTotp, Factors};
+use crate::services::factors::phone::SmsPurpose;
+use crate::services::factors::{CodeCheck, EnrolledTotp, Factors, PhoneEnrolment};
 use crate::services::passkeys::{CeremonyOptions, Passkeys, RegistrationAnswer};
 use crate::services::principal::RequestContext;
 
@@ -42,6 +45,8 @@ pub struct SecurityOverview {
     pub needs_password: bool,
     /// Passkeys can be added on this deployment.
     pub passkeys_available: bool,
+    /// Phones can be added (an SMS webhook is configured).
+    pub phone_available: bool,
 }
 
 impl Account {
@@ -69,6 +74,7 @@ impl Account {
             recovery_codes_left: d.store.unused_recovery_codes(user.id).await?,
             needs_password: !self.recent(session),
             passkeys_available: self.passkeys.available(),
+            phone_available: self.factors.phone_available(),
             user,
         })
     }
@@ -149,6 +155,95 @@ impl Account {
         {
             CodeCheck::Accepted => {}
             CodeCheck::Refused => return Err(Error::AuthFailed),
+        }
+        if self.deps.store.unused_recovery_codes(user.id).await? == 0 {
+            return self
+                .factors
+                .new_recovery_codes(&actor(&user), ctx, &user)
+                .await;
+        }
+        Ok(Vec::new())
+    }
+
+    /// Sets the user's knowledge question and answer, replacing any earlier
+    /// one. `Invalid` for an unknown question or a too short answer.
+    pub async fn set_question(
+        &self,
+        ctx: &RequestContext,
+        session: &SsoSession,
+        question: &str,
+        answer: &Secret,
+    ) -> Result<Factor> {
+        let user = self.user(session).await?;
+        self.factors
+            .enrol_question(&actor(&user), ctx, &user, question, answer)
+            .await
+    }
+
+    /// A new pending phone factor; a code goes to it at once (`sent` says
+    /// whether the provider took it).
+    pub async fn enrol_phone(
+        &self,
+        ctx: &RequestContext,
+        session: &SsoSession,
+        number: &str,
+        channel: PhoneChannel,
+    ) -> Result<PhoneEnrolment> {
+        let user = self.user(session).await?;
+        self.factors
+            .enrol_phone(&actor(&user), ctx, &user, number, channel)
+            .await
+    }
+
+    /// A pending phone factor of the user (to show its verification form).
+    pub async fn pending_phone(&self, session: &SsoSession, id: FactorId) -> Result<Factor> {
+        let user = self.user(session).await?;
+        let factor = self.own_factor(&user, id).await?;
+        if factor.kind != FactorKind::Phone || factor.status != FactorStatus::Pending {
+            return Err(Error::NotFound("factor"));
+        }
+        Ok(factor)
+    }
+
+    /// Sends a new code to a pending phone factor. `Conflict` within 30
+    /// seconds of the last one; `Unavailable` when the provider failed.
+    pub async fn resend_phone(
+        &self,
+        ctx: &RequestContext,
+        session: &SsoSession,
+        id: FactorId,
+    ) -> Result<()> {
+        let factor = self.pending_phone(session, id).await?;
+        let user = self.user(session).await?;
+        self.factors
+            .send_phone_code(&actor(&user), ctx, &factor, SmsPurpose::Enrol)
+            .await
+    }
+
+    /// Activates a pending phone factor with the code sent to it. Returns
+    /// ten new recovery codes (to show once) when the user had none left.
+    /// `AuthFailed` for a wrong, expired or used code.
+    pub async fn activate_phone(
+        &self,
+        ctx: &RequestContext,
+        session: &SsoSession,
+        id: FactorId,
+        code: &str,
+    ) -> Result<Vec<Secret>> {
+        let factor = self.pending_phone(session, id).await?;
+        let user = self.user(session).await?;
+        match self
+            .factors
+            .use_phone_code(&actor(&user), ctx, &factor, code)
+            .await?
+        {
+            CodeCheck::Accepted => {}
+            CodeCheck::Refused => {
+                self.factors
+                    .phone_code_refused(&actor(&user), ctx, &factor)
+                    .await?;
+                return Err(Error::AuthFailed);
+            }
         }
         if self.deps.store.unused_recovery_codes(user.id).await? == 0 {
             return self

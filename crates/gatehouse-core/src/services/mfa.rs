@@ -2,9 +2,11 @@
 //! decides whether a second factor is needed; if so the sign-in waits in the
 //! database as an [`MfaChallenge`] (any node continues it), found by the hash
 //! of a random handle the browser holds in a short-lived cookie. Only a
-//! correct TOTP, e-mailed or recovery code completes it; then the session
-//! starts (or, for a step-up, the existing session is raised) with
-//! `amr = ["pwd", "otp"]` and `acr = "2"`.
+//! correct TOTP, e-mailed, texted or recovery code, a passkey, or the answer
+//! to the user's knowledge question completes it; then the session starts
+//! (or, for a step-up, the existing session is raised) with e.g.
+//! `amr = ["pwd", "otp"]` (`sms`/`tel` for a phone code, `kba` for a
+//! question) and `acr = "2"`.
 //!
 //! A challenge lasts [`CHALLENGE_TTL_SECS`] and allows [`MAX_ATTEMPTS`] wrong
 //! codes; then the user starts again with the password. Every code is
@@ -21,13 +23,14 @@ use serde_json::json;
 use crate::error::{Error, Result};
 use crate::ids::{FactorId, SessionId};
 use crate::model::{
-    FactorKind, FactorStatus, MfaChallenge, Outcome, PolicyScope, Proof, SsoSession, Subject, User,
-    UserStatus,
+    Factor, FactorKind, FactorStatus, MfaChallenge, Outcome, PhoneChannel, PolicyScope, Proof,
+    SsoSession, Subject, User, UserStatus,
 };
 use crate::secret::{Secret, TokenHash};
 use crate::services::Deps;
 use crate::services::audit::Target;
-use crate::services::factors::{CodeCheck, EnrolledTotp, Factors};
+use crate::services::factors::phone::SmsPurpose;
+use crate::services::factors::{CodeCheck, EnrolledTotp, Factors, question};
 use crate::services::mailer::{Mail, Mailer};
 use crate::services::passkeys::{CeremonyOptions, Passkeys, RegistrationAnswer};
 use crate::services::principal::RequestContext;
@@ -69,6 +72,10 @@ pub struct ChallengeScreen {
     /// During an enrolment, a passkey or security key may be registered
     /// instead of the app ([`Mfa::webauthn_enrol_options`]).
     pub webauthn_enrolment: bool,
+    /// The user's knowledge question, when an answer counts here.
+    pub question: Option<&'static str>,
+    /// A code can be sent to the user's phone, by this channel.
+    pub phone: Option<PhoneChannel>,
 }
 
 /// What a submitted code leads to.
@@ -127,6 +134,8 @@ enum Presented<'a> {
         ceremony: &'a str,
         response: &'a str,
     },
+    /// The answer to the user's knowledge question.
+    Answer(&'a str),
 }
 
 impl Mfa {
@@ -352,7 +361,24 @@ impl Mfa {
         } else {
             self.usable_kinds(&user, &challenge.allowed).await?
         };
+        let question = if enrolment.is_none() && kinds.contains(&FactorKind::Question) {
+            self.active(&user, FactorKind::Question)
+                .await?
+                .and_then(|f| f.detail.as_deref().and_then(question::find))
+                .map(|q| q.text)
+        } else {
+            None
+        };
+        let phone = if enrolment.is_none() && kinds.contains(&FactorKind::Phone) {
+            self.active(&user, FactorKind::Phone)
+                .await?
+                .map(|f| phone_channel(&f))
+        } else {
+            None
+        };
         Ok(ChallengeScreen {
+            question,
+            phone,
             webauthn_enrolment: enrolment.is_some()
                 && challenge.allowed.contains(&FactorKind::Webauthn)
                 && self.passkeys.available(),
@@ -420,6 +446,48 @@ impl Mfa {
             tracing::error!(error = %e, "sending a sign-in code failed");
             Error::Unavailable
         })
+    }
+
+    /// Sends a code to the user's phone (the newest active phone factor)
+    /// for the challenge. `Invalid` when phone codes do not count here;
+    /// `Conflict` within 30 seconds of the previous code; `Unavailable`
+    /// when the provider did not take it.
+    pub async fn send_phone_code(&self, ctx: &RequestContext, handle: &str) -> Result<()> {
+        let (challenge, user) = self.load(handle).await?;
+        let factor =
+            if challenge.allowed.contains(&FactorKind::Phone) && self.factors.phone_available() {
+                self.active(&user, FactorKind::Phone).await?
+            } else {
+                None
+            };
+        let Some(factor) = factor else {
+            return Err(Error::invalid(
+                "otp",
+                "unavailable",
+                "codes by text message or call are not available",
+            ));
+        };
+        self.factors
+            .send_phone_code(
+                &format!("user:{}", user.id),
+                ctx,
+                &factor,
+                SmsPurpose::SignIn,
+            )
+            .await
+    }
+
+    /// As [`Self::verify`] with the answer to the user's knowledge question.
+    /// A wrong answer counts like a wrong code.
+    pub async fn verify_answer(
+        &self,
+        ctx: &RequestContext,
+        handle: &str,
+        answer: &str,
+        remember: bool,
+    ) -> Result<SecondStep> {
+        self.second_step(ctx, handle, Presented::Answer(answer), remember)
+            .await
     }
 
     /// Checks a code typed on the second-factor page. `AuthFailed` for a
@@ -584,6 +652,24 @@ impl Mfa {
                 }
             }
             (Presented::Register { .. }, _) => false,
+            (Presented::Answer(answer), None)
+                if challenge.allowed.contains(&FactorKind::Question) =>
+            {
+                let accepted = match self.active(&user, FactorKind::Question).await? {
+                    Some(factor) => {
+                        self.factors
+                            .check_question(&actor, ctx, &factor, answer)
+                            .await?
+                            == CodeCheck::Accepted
+                    }
+                    None => false,
+                };
+                if accepted {
+                    proved = vec![FactorKind::Question.amr().to_owned()];
+                }
+                accepted
+            }
+            (Presented::Answer(_), _) => false,
             (Presented::Code(code), Some(id)) => {
                 let code = code.trim();
                 let factor = d
@@ -597,7 +683,13 @@ impl Mfa {
                 enrolled
             }
             (Presented::Code(code), None) => {
-                self.check_code(ctx, &challenge, &user, code.trim()).await?
+                match self.check_code(ctx, &challenge, &user, code.trim()).await? {
+                    Some(method) => {
+                        proved = vec![method.to_owned()];
+                        true
+                    }
+                    None => false,
+                }
             }
         };
         let now = d.clock.now_millis();
@@ -705,14 +797,15 @@ impl Mfa {
     }
 
     /// Tries `code` as the kind its shape says: six digits are an e-mailed
-    /// code (when one was sent) or a TOTP code; anything else a recovery code.
+    /// code (when one was sent), a code sent to the phone, or a TOTP code;
+    /// anything else a recovery code. The RFC 8176 method it proved, if any.
     async fn check_code(
         &self,
         ctx: &RequestContext,
         challenge: &MfaChallenge,
         user: &User,
         code: &str,
-    ) -> Result<bool> {
+    ) -> Result<Option<&'static str>> {
         let d = &self.deps;
         let allowed = |k| challenge.allowed.contains(&k);
         let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
@@ -735,10 +828,24 @@ impl Mfa {
                     json!({}),
                 );
                 d.store.append_audit(&audit).await?;
-                return Ok(true);
+                return Ok(Some(FactorKind::Email.amr()));
+            }
+            let actor = format!("user:{}", user.id);
+            let phone = if allowed(FactorKind::Phone) && self.factors.phone_available() {
+                self.active(user, FactorKind::Phone).await?
+            } else {
+                None
+            };
+            if let Some(factor) = &phone
+                && self
+                    .factors
+                    .use_phone_code(&actor, ctx, factor, &digits)
+                    .await?
+                    == CodeCheck::Accepted
+            {
+                return Ok(Some(phone_channel(factor).amr()));
             }
             if allowed(FactorKind::Totp) {
-                let actor = format!("user:{}", user.id);
                 for factor in d.store.list_factors(user.id).await? {
                     if factor.kind == FactorKind::Totp
                         && factor.status == FactorStatus::Active
@@ -748,14 +855,30 @@ impl Mfa {
                             .await?
                             == CodeCheck::Accepted
                     {
-                        return Ok(true);
+                        return Ok(Some(FactorKind::Totp.amr()));
                     }
                 }
             }
-            return Ok(false);
+            // No factor took it: a wrong try against the phone's code.
+            if let Some(factor) = &phone {
+                self.factors.phone_code_refused(&actor, ctx, factor).await?;
+            }
+            return Ok(None);
         }
-        Ok(allowed(FactorKind::RecoveryCode)
+        Ok((allowed(FactorKind::RecoveryCode)
             && self.factors.check_recovery_code(ctx, user, code).await? == CodeCheck::Accepted)
+            .then_some(FactorKind::RecoveryCode.amr()))
+    }
+
+    /// The user's newest active factor of `kind`.
+    async fn active(&self, user: &User, kind: FactorKind) -> Result<Option<Factor>> {
+        Ok(self
+            .deps
+            .store
+            .list_factors(user.id)
+            .await?
+            .into_iter()
+            .rfind(|f| f.kind == kind && f.status == FactorStatus::Active))
     }
 
     /// The kinds of code `user` can present among `allowed`.
@@ -774,6 +897,11 @@ impl Mfa {
                 FactorKind::Email => self.mailer.is_some() && user.email.is_some(),
                 FactorKind::Webauthn => {
                     self.passkeys.available() && !self.passkeys.credentials(user).await?.is_empty()
+                }
+                FactorKind::Question => self.active(user, FactorKind::Question).await?.is_some(),
+                FactorKind::Phone => {
+                    self.factors.phone_available()
+                        && self.active(user, FactorKind::Phone).await?.is_some()
                 }
             };
             if usable {
@@ -851,13 +979,22 @@ impl Mfa {
     }
 }
 
+/// How a phone factor's codes go out (text unless it says voice).
+fn phone_channel(factor: &Factor) -> PhoneChannel {
+    factor
+        .detail
+        .as_deref()
+        .and_then(PhoneChannel::parse)
+        .unwrap_or(PhoneChannel::Sms)
+}
+
 /// What a WebAuthn ceremony of the second-factor page is bound to.
 fn ceremony_binding(challenge: &MfaChallenge) -> String {
     format!("mfa:{}", challenge.handle_hash.as_str())
 }
 
 /// Six random decimal digits (rejection sampling, so every code is equally likely).
-fn numeric_code(rng: &dyn crate::clock::Rng) -> Secret {
+pub(crate) fn numeric_code(rng: &dyn crate::clock::Rng) -> Secret {
     loop {
         let mut bytes = [0u8; 4];
         rng.fill(&mut bytes);

@@ -62,6 +62,7 @@ pub use users::{NewUser, Users};
 // -- multifactor authentication
 pub use account::Account;
 pub use factors::Factors;
+pub use factors::phone::{SmsMessage, SmsPurpose, SmsSender};
 pub use magic_link::MagicLinks;
 pub use mailer::{Mail, Mailer};
 pub use mfa::Mfa;
@@ -102,6 +103,9 @@ pub struct ServicesConfig {
     pub sign_in: SignInSettings,
     /// Sends e-mailed sign-in codes; `None` turns e-mail codes off.
     pub mailer: Option<Arc<dyn Mailer>>,
+    /// Sends codes by text message or call (the SMS webhook); `None`
+    /// turns phone factors off.
+    pub sms: Option<Arc<dyn SmsSender>>,
 }
 
 /// What every service holds: the store and the injected clock, RNG and hasher.
@@ -271,7 +275,7 @@ impl Services {
             .bootstrap_token
             .as_ref()
             .map(|t| TokenHash::of(t.expose()));
-        let factors = Factors::new(deps.clone(), master_key.clone());
+        let factors = Factors::new(deps.clone(), master_key.clone(), config.sms.clone());
         let passkeys = Passkeys::new(deps.clone(), &config.public_url);
         let mfa = Mfa::new(
             deps.clone(),

@@ -278,6 +278,9 @@ impl Passkeys {
             created_at: now,
             activated_at: Some(now),
             last_used_at: None,
+            detail: None,
+            hint: None,
+            answer_hash: None,
         };
         let credential = WebauthnCredential {
             factor_id: id,

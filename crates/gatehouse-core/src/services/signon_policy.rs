@@ -16,7 +16,8 @@ use crate::services::audit::Target;
 use crate::services::principal::{AdminPrincipal, RequestContext};
 
 /// The factor kinds a second step accepts unless a policy lists its own.
-/// E-mail codes are opt-in: a policy must list `email`.
+/// E-mail codes, phone codes and the knowledge question are opt-in: a
+/// policy must list `email`, `phone` or `question`.
 pub const DEFAULT_FACTORS: [FactorKind; 3] = [
     FactorKind::Totp,
     FactorKind::RecoveryCode,

@@ -29,6 +29,9 @@ fn totp(fx: &Fx, user: &gatehouse_core::ids::UserId, org: gatehouse_core::ids::O
         created_at: now,
         activated_at: None,
         last_used_at: None,
+        detail: None,
+        hint: None,
+        answer_hash: None,
     }
 }
 
@@ -423,4 +426,253 @@ pub async fn signon_policy_round_trips(store: Arc<dyn Store>) {
             .unwrap()
     );
     assert_eq!(audit_count(&*store, "p4").await, 0);
+}
+
+fn phone(fx: &Fx, user: &gatehouse_core::ids::UserId, org: gatehouse_core::ids::OrgId) -> Factor {
+    Factor {
+        kind: FactorKind::Phone,
+        sealed_secret: Some("sealed-number".into()),
+        detail: Some("sms".into()),
+        hint: Some("+•••••••1234".into()),
+        ..totp(fx, user, org)
+    }
+}
+
+pub async fn factor_phone_code_is_spent_once(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let (org, user, _, _) = signed_in(&*store, &fx).await;
+    let factor = phone(&fx, &user, org);
+    store
+        .create_factor(&factor, &fx.audit("factor.enrolled", "p"))
+        .await
+        .unwrap();
+    assert_eq!(store.get_factor(factor.id).await.unwrap().unwrap(), factor);
+    let now = fx.now();
+    let code = TokenHash::of("123456");
+    assert!(
+        store
+            .set_factor_code(factor.id, &code, now, now + 300_000, 30_000)
+            .await
+            .unwrap()
+    );
+    // A resend within 30 s is refused and keeps the first code.
+    assert!(
+        !store
+            .set_factor_code(
+                factor.id,
+                &TokenHash::of("999999"),
+                now + 29_999,
+                now + 329_999,
+                30_000
+            )
+            .await
+            .unwrap()
+    );
+    // A pending factor's code only activates it.
+    assert!(
+        !store
+            .use_factor_code(factor.id, &code, now, false, &fx.audit("factor.used", "p0"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .use_factor_code(
+                factor.id,
+                &code,
+                now,
+                true,
+                &fx.audit("factor.activated", "p1")
+            )
+            .await
+            .unwrap()
+    );
+    let active = store.get_factor(factor.id).await.unwrap().unwrap();
+    assert_eq!(active.status, FactorStatus::Active);
+    assert_eq!(active.activated_at, Some(now));
+    // Spent: the same code again changes nothing.
+    assert!(
+        !store
+            .use_factor_code(factor.id, &code, now, false, &fx.audit("factor.used", "p2"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(audit_count(&*store, "p2").await, 0);
+
+    // A new code after 30 s; concurrent submissions: exactly one wins.
+    let later = now + 30_000;
+    let code = TokenHash::of("654321");
+    assert!(
+        store
+            .set_factor_code(factor.id, &code, later, later + 300_000, 30_000)
+            .await
+            .unwrap()
+    );
+    let attempts = (0..4).map(|_| {
+        let store = store.clone();
+        let code = code.clone();
+        let audit = fx.audit("factor.used", "phone-race");
+        tokio::spawn(async move {
+            store
+                .use_factor_code(factor.id, &code, later, false, &audit)
+                .await
+                .unwrap()
+        })
+    });
+    let mut accepted = 0;
+    for attempt in attempts {
+        accepted += usize::from(attempt.await.unwrap());
+    }
+    assert_eq!(accepted, 1);
+    assert_eq!(audit_count(&*store, "phone-race").await, 1);
+    assert_eq!(
+        store
+            .get_factor(factor.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(later)
+    );
+
+    // Expired codes and codes with too many wrong tries are refused.
+    let t = later + 60_000;
+    let code = TokenHash::of("111111");
+    assert!(
+        store
+            .set_factor_code(factor.id, &code, t, t + 300_000, 30_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_factor_code(
+                factor.id,
+                &code,
+                t + 300_000,
+                false,
+                &fx.audit("factor.used", "x")
+            )
+            .await
+            .unwrap()
+    );
+    for n in 1..=5 {
+        assert_eq!(store.fail_factor_code(factor.id).await.unwrap(), n);
+    }
+    assert!(
+        !store
+            .use_factor_code(
+                factor.id,
+                &code,
+                t + 1,
+                false,
+                &fx.audit("factor.used", "x")
+            )
+            .await
+            .unwrap()
+    );
+    // A fresh code resets the count.
+    let t = t + 30_000;
+    assert!(
+        store
+            .set_factor_code(factor.id, &code, t, t + 300_000, 30_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .use_factor_code(
+                factor.id,
+                &code,
+                t + 1,
+                false,
+                &fx.audit("factor.used", "x")
+            )
+            .await
+            .unwrap()
+    );
+    // No code: nothing to count.
+    assert_eq!(store.fail_factor_code(factor.id).await.unwrap(), 0);
+}
+
+pub async fn factor_question_is_replaced_whole(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let (org, user, _, _) = signed_in(&*store, &fx).await;
+    let now = fx.now();
+    let question = |id: FactorId, q: &str| Factor {
+        id,
+        kind: FactorKind::Question,
+        status: FactorStatus::Active,
+        sealed_secret: None,
+        detail: Some(q.into()),
+        answer_hash: Some("$argon2id$v=19$m=256,t=1,p=1$c2FsdA$aGFzaA".into()),
+        activated_at: Some(now),
+        ..totp(&fx, &user, org)
+    };
+    let first = question(FactorId(uuid::Uuid::now_v7_from(now)), "first_pet");
+    assert!(
+        store
+            .replace_question(&first, &fx.audit("factor.enrolled", "q1"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.get_factor(first.id).await.unwrap().unwrap(), first);
+    let keep = totp(&fx, &user, org);
+    store
+        .create_factor(&keep, &fx.audit("factor.enrolled", "t"))
+        .await
+        .unwrap();
+    let second = question(FactorId(uuid::Uuid::now_v7_from(now + 1)), "birth_city");
+    assert_eq!(
+        store
+            .replace_question(&second, &fx.audit("factor.enrolled", "q2"))
+            .await
+            .unwrap(),
+        vec![first.id]
+    );
+    let kinds: Vec<_> = store
+        .list_factors(user)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.id, f.kind))
+        .collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.contains(&(second.id, FactorKind::Question)));
+    assert!(kinds.contains(&(keep.id, FactorKind::Totp)));
+    assert_eq!(audit_count(&*store, "q2").await, 1);
+    // Marking it used.
+    assert!(
+        store
+            .touch_factor(second.id, now + 5, &fx.audit("factor.used", "q3"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .get_factor(second.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(now + 5)
+    );
+    // A pending factor is not marked used.
+    assert!(
+        !store
+            .touch_factor(keep.id, now + 5, &fx.audit("factor.used", "q4"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(audit_count(&*store, "q4").await, 0);
+    // A missing user.
+    let mut orphan = question(FactorId(uuid::Uuid::now_v7_from(now + 2)), "x");
+    orphan.user_id = gatehouse_core::ids::UserId(uuid::Uuid::now_v7_from(now + 3));
+    assert!(matches!(
+        store
+            .replace_question(&orphan, &fx.audit("factor.enrolled", "q5"))
+            .await,
+        Err(gatehouse_core::StoreError::Missing(_))
+    ));
 }

@@ -34,6 +34,9 @@ fn passkey(fx: &Fx, user: UserId, org: OrgId, credential_id: &str) -> (Factor, W
             created_at: now,
             activated_at: Some(now),
             last_used_at: None,
+            detail: None,
+            hint: None,
+            answer_hash: None,
         },
         WebauthnCredential {
             factor_id: id,

@@ -1,8 +1,11 @@
 //! A user's second factors in the admin API (INTERFACE.md fixes enrol and
 //! activate): enrol TOTP (`pending`, with its `otpauth_uri` shown once),
-//! activate with a first code, list, read, delete one, reset all (the
-//! audited "lost my phone" reset), and generate recovery codes (shown once).
-//! Secrets never appear in reads or lists.
+//! activate with a first code, set a knowledge question (active at once),
+//! list, read, delete one, reset all (the audited "lost my phone" reset),
+//! generate recovery codes (shown once), and list the built-in questions.
+//! Secrets never appear in reads or lists: a question's answer is not
+//! shown, a phone number only masked. A phone cannot be enrolled here: only
+//! its owner can prove it (on `/account/security`).
 
 use axum::Json;
 use axum::Router;
@@ -11,7 +14,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gatehouse_core::ids::{FactorId, UserId};
-use gatehouse_core::model::Factor;
+use gatehouse_core::model::{Factor, FactorKind};
+use gatehouse_core::secret::Secret;
+use gatehouse_core::services::factors::question::{QUESTIONS, Question};
+use gatehouse_core::services::factors::{EnrolRequest, Enrolled};
 
 use crate::AppState;
 use crate::api::absolute;
@@ -33,6 +39,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/users/{id}/factors/{factor_id}/activate",
             post(activate_factor),
         )
+        .route("/api/v1/factors/questions", get(list_questions))
         .route(
             "/api/v1/users/{id}/recovery-codes",
             post(generate_recovery_codes).get(recovery_codes_left),
@@ -45,11 +52,20 @@ pub fn routes() -> Router<AppState> {
 pub struct FactorView {
     pub id: FactorId,
     pub user_id: UserId,
-    /// `totp`.
+    /// `totp`, `webauthn`, `question` or `phone`.
     #[serde(rename = "type")]
     pub kind: String,
     /// `pending` until a first code activates it, then `active`.
     pub status: String,
+    /// A `question` factor's question id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// A `phone` factor's number, masked (`+•••••••1234`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// A `phone` factor's channel: `sms` or `voice`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -65,6 +81,15 @@ impl From<Factor> for FactorView {
             user_id: f.user_id,
             kind: f.kind.as_str().to_owned(),
             status: f.status.as_str().to_owned(),
+            question: (f.kind == FactorKind::Question)
+                .then(|| f.detail.clone())
+                .flatten(),
+            phone: (f.kind == FactorKind::Phone)
+                .then(|| f.hint.clone())
+                .flatten(),
+            channel: (f.kind == FactorKind::Phone)
+                .then(|| f.detail.clone())
+                .flatten(),
             created_at: rfc3339::format(f.created_at),
             activated_at: rfc3339::format_opt(f.activated_at),
             last_used_at: rfc3339::format_opt(f.last_used_at),
@@ -77,10 +102,18 @@ impl From<Factor> for FactorView {
 pub struct EnrolledFactor {
     #[serde(flatten)]
     pub factor: FactorView,
-    /// The Key URI for an authenticator app (`otpauth://totp/…`); not shown again.
-    pub otpauth_uri: String,
-    /// The secret in base32, for typing in by hand; not shown again.
-    pub secret: String,
+    /// TOTP: the Key URI for an authenticator app (`otpauth://totp/…`); not shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otpauth_uri: Option<String>,
+    /// TOTP: the secret in base32, for typing in by hand; not shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// The built-in knowledge questions.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct QuestionList {
+    pub items: Vec<Question>,
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -94,9 +127,17 @@ pub struct FactorList {
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrolFactorRequest {
-    /// `totp`.
+    /// `totp` or `question` (`phone` is refused: the user adds it).
     #[serde(rename = "type")]
     pub kind: String,
+    /// `question`: the id of one of `GET /api/v1/factors/questions`.
+    #[serde(default)]
+    pub question: Option<String>,
+    /// `question`: the answer (at least 4 letters or digits once case,
+    /// spaces and punctuation are dropped); stored only as an argon2id hash.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub answer: Option<Secret>,
 }
 
 /// `POST /api/v1/users/{id}/factors/{factor_id}/activate`.
@@ -132,7 +173,10 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-/// Enrol a factor: a TOTP factor starts `pending`; activate it with a code.
+/// Enrol a factor: a TOTP factor starts `pending` (activate it with a
+/// code); a knowledge question is `active` at once and replaces any earlier
+/// one. A phone is refused (422): its owner must verify it on
+/// `/account/security`.
 #[utoipa::path(
     post,
     path = "/api/v1/users/{id}/factors",
@@ -140,9 +184,9 @@ fn no_store(mut response: Response) -> Response {
     params(("id" = UserId, Path, description = "User id")),
     request_body = EnrolFactorRequest,
     responses(
-        (status = 201, description = "Enrolled, pending activation", body = EnrolledFactor),
+        (status = 201, description = "Enrolled: TOTP pending activation, a question active", body = EnrolledFactor),
         (status = 404, description = "No such user visible to this caller", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown factor type", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown or refused factor type, unknown question, answer too short", body = crate::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn enrol_factor(
@@ -153,20 +197,32 @@ pub async fn enrol_factor(
     JsonBody(body): JsonBody<EnrolFactorRequest>,
 ) -> Result<Response, ApiError> {
     let user = parse_id(&id, "user")?;
+    let request = EnrolRequest {
+        kind: &body.kind,
+        question: body.question.as_deref(),
+        answer: body.answer.as_ref(),
+    };
     let enrolled = state
         .services
         .factors
-        .enrol(&who, &ctx, user, &body.kind)
+        .enrol(&who, &ctx, user, request)
         .await?;
+    let body = match enrolled {
+        Enrolled::Totp(enrolled) => EnrolledFactor {
+            factor: enrolled.factor.into(),
+            otpauth_uri: Some(enrolled.otpauth_uri.expose().to_owned()),
+            secret: Some(enrolled.secret.expose().to_owned()),
+        },
+        Enrolled::Question(factor) => EnrolledFactor {
+            factor: factor.into(),
+            otpauth_uri: None,
+            secret: None,
+        },
+    };
     let location = absolute(
         &state,
-        &format!("/api/v1/users/{user}/factors/{}", enrolled.factor.id),
+        &format!("/api/v1/users/{user}/factors/{}", body.factor.id),
     );
-    let body = EnrolledFactor {
-        factor: enrolled.factor.into(),
-        otpauth_uri: enrolled.otpauth_uri.expose().to_owned(),
-        secret: enrolled.secret.expose().to_owned(),
-    };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -362,4 +418,19 @@ pub async fn recovery_codes_left(
         .recovery_codes_left(&who, parse_id(&id, "user")?)
         .await?;
     Ok(Json(RecoveryCodesLeft { remaining }))
+}
+
+/// The built-in knowledge questions a user or admin picks from.
+#[utoipa::path(
+    get,
+    path = "/api/v1/factors/questions",
+    tag = "factors",
+    responses(
+        (status = 200, description = "The questions", body = QuestionList),
+    )
+)]
+pub async fn list_questions(Admin(_who): Admin) -> Json<QuestionList> {
+    Json(QuestionList {
+        items: QUESTIONS.to_vec(),
+    })
 }

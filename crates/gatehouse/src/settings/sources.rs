@@ -112,6 +112,10 @@ pub(super) const SPECS: &[Spec] = &[
     env_only("smtp_password", "GATEHOUSE_SMTP_PASSWORD"),
     file_of("smtp_password_file", "GATEHOUSE_SMTP_PASSWORD_FILE", None),
     env_file("smtp_from",     "GATEHOUSE_SMTP_FROM",     Text),
+    // -- phone codes: the SMS / voice provider webhook; without it phone factors are off
+    spec("sms_webhook_url",   "GATEHOUSE_SMS_WEBHOOK_URL",   "--sms-webhook-url",   Text),
+    env_only("sms_webhook_secret", "GATEHOUSE_SMS_WEBHOOK_SECRET"),
+    file_of("sms_webhook_secret_file", "GATEHOUSE_SMS_WEBHOOK_SECRET_FILE", Some("--sms-webhook-secret-file")),
 ];
 
 /// Environment variables that are known but not settings resolved per key here.
@@ -305,12 +309,14 @@ pub(super) fn flag_layer(common: &CommonArgs, server: &ServerArgs) -> Result<Lay
     text("hash_queue", server.hash_queue.as_ref());
     text("lockout_failures", server.lockout_failures.as_ref());
     text("lockout_minutes", server.lockout_minutes.as_ref());
+    text("sms_webhook_url", server.sms_webhook_url.as_ref());
     let paths = [
         ("data_dir", &common.data_dir),
         ("master_key_file", &common.master_key_file),
         ("tls_cert", &server.tls_cert),
         ("tls_key", &server.tls_key),
         ("bootstrap_token_file", &server.bootstrap_token_file),
+        ("sms_webhook_secret_file", &server.sms_webhook_secret_file),
     ];
     for (key, path) in paths {
         let (Some(path), Some(flag)) = (path, spec_for(key).and_then(|s| s.flag)) else {

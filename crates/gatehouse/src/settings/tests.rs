@@ -618,8 +618,10 @@ fn settings_example_toml_parses_with_the_real_loader() -> Result<(), SettingErro
         .to_owned())
     };
     for line in &commented {
-        // TLS files and the SMTP server are only valid as a group.
-        let group = ["tls_", "smtp_"].into_iter().find(|p| line.starts_with(p));
+        // TLS files, the SMTP server and the SMS webhook are only valid as a group.
+        let group = ["tls_", "smtp_", "sms_"]
+            .into_iter()
+            .find(|p| line.starts_with(p));
         let contents = if let Some(prefix) = group {
             commented
                 .iter()
@@ -775,5 +777,106 @@ fn smtp_settings_refuse_half_configurations() {
         in_file.err().contains("GATEHOUSE_SMTP_PASSWORD"),
         "{}",
         in_file.err()
+    );
+}
+
+#[test]
+fn sms_webhook_settings_from_flag_env_and_file() -> Result<(), SettingError> {
+    assert_eq!(Given::default().ok()?.sms, None);
+    let s = Given {
+        file: Some("sms_webhook_url = \"https://sms.example.com/send\"\n"),
+        env: vec![("GATEHOUSE_SMS_WEBHOOK_SECRET", "whsec-1")],
+        ..Given::default()
+    }
+    .ok()?;
+    let sms = s.sms.ok_or_else(|| SettingError::new("sms", "missing"))?;
+    assert_eq!(sms.url, "https://sms.example.com/send");
+    assert_eq!(sms.secret.expose(), "whsec-1");
+    // The flag wins over the environment; the secret may come from a file.
+    let s = Given {
+        env: vec![
+            ("GATEHOUSE_SMS_WEBHOOK_URL", "https://env.example.com/"),
+            ("GATEHOUSE_SMS_WEBHOOK_SECRET_FILE", "/run/sms"),
+        ],
+        server: ServerArgs {
+            sms_webhook_url: Some("http://127.0.0.1:9000/sms".into()),
+            ..ServerArgs::default()
+        },
+        files: vec![("/run/sms", "from-file\n")],
+        ..Given::default()
+    }
+    .ok()?;
+    let sms = s.sms.ok_or_else(|| SettingError::new("sms", "missing"))?;
+    assert_eq!(sms.url, "http://127.0.0.1:9000/sms");
+    assert_eq!(sms.secret.expose(), "from-file");
+    for loopback in ["http://localhost:8081/", "http://[::1]:8081/x"] {
+        let s = Given {
+            env: vec![
+                ("GATEHOUSE_SMS_WEBHOOK_URL", loopback),
+                ("GATEHOUSE_SMS_WEBHOOK_SECRET", "k"),
+            ],
+            ..Given::default()
+        }
+        .ok()?;
+        assert!(s.sms.is_some(), "{loopback}");
+    }
+    Ok(())
+}
+
+#[test]
+fn sms_webhook_settings_refuse_plain_http_and_half_configurations() {
+    let plain = Given {
+        env: vec![
+            (
+                "GATEHOUSE_SMS_WEBHOOK_URL",
+                "http://sms.example.com/send?token=t0p",
+            ),
+            ("GATEHOUSE_SMS_WEBHOOK_SECRET", "k"),
+        ],
+        ..Given::default()
+    };
+    let err = plain.err();
+    assert!(err.contains("must be https"), "{err}");
+    assert!(!err.contains("t0p"), "the URL is not echoed: {err}");
+    let no_secret = Given {
+        env: vec![("GATEHOUSE_SMS_WEBHOOK_URL", "https://sms.example.com/")],
+        ..Given::default()
+    };
+    assert!(
+        no_secret.err().contains("GATEHOUSE_SMS_WEBHOOK_SECRET"),
+        "{}",
+        no_secret.err()
+    );
+    let no_url = Given {
+        env: vec![("GATEHOUSE_SMS_WEBHOOK_SECRET", "k")],
+        ..Given::default()
+    };
+    assert!(
+        no_url.err().contains("without sms_webhook_url"),
+        "{}",
+        no_url.err()
+    );
+    let not_a_url = Given {
+        env: vec![
+            ("GATEHOUSE_SMS_WEBHOOK_URL", "sms.example.com"),
+            ("GATEHOUSE_SMS_WEBHOOK_SECRET", "k"),
+        ],
+        ..Given::default()
+    };
+    assert!(
+        not_a_url.err().contains("GATEHOUSE_SMS_WEBHOOK_URL"),
+        "{}",
+        not_a_url.err()
+    );
+    let secret_in_file = Given {
+        file: Some("sms_webhook_url = \"https://sms.example.com/\"\nsms_webhook_secret = \"x\"\n"),
+        ..Given::default()
+    };
+    assert!(
+        secret_in_file
+            .err()
+            .contains("GATEHOUSE_SMS_WEBHOOK_SECRET"),
+        "{}",
+        secret_in_file.err()
     );
 }
