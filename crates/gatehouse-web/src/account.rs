@@ -437,6 +437,17 @@ async fn enrol_phone(
             )
             .await
         }
+        Err(Error::Conflict(_)) => {
+            page(
+                &state,
+                &headers,
+                &session,
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                Some("A code was sent moments ago. Wait for it, or try again in half a minute."),
+            )
+            .await
+        }
         Err(error) => failure(error),
     }
 }

@@ -621,6 +621,17 @@ async fn phone_enrol_sign_in_and_replay(server: TestServer, provider: Provider) 
     );
     assert!(body["message"].as_str().unwrap().contains(&code));
 
+    // Another enrolment at once is refused (each one sends a text).
+    let (status, other) = post(
+        &browser,
+        &page,
+        "/account/security/phone",
+        &[("phone", "+15550100199"), ("channel", "sms")],
+    )
+    .await;
+    assert_eq!(status, 429, "{other}");
+    assert_eq!(provider.calls().len(), 1);
+
     // A resend at once is refused; a wrong code is refused; the right one activates.
     let (status, html) = post(&browser, &html, "/account/security/phone/resend", &[]).await;
     assert_eq!(status, 429, "{html}");

@@ -454,12 +454,14 @@ impl Mfa {
     /// when the provider did not take it.
     pub async fn send_phone_code(&self, ctx: &RequestContext, handle: &str) -> Result<()> {
         let (challenge, user) = self.load(handle).await?;
-        let factor =
-            if challenge.allowed.contains(&FactorKind::Phone) && self.factors.phone_available() {
-                self.active(&user, FactorKind::Phone).await?
-            } else {
-                None
-            };
+        let factor = if challenge.enrol_factor_id.is_none()
+            && challenge.allowed.contains(&FactorKind::Phone)
+            && self.factors.phone_available()
+        {
+            self.active(&user, FactorKind::Phone).await?
+        } else {
+            None
+        };
         let Some(factor) = factor else {
             return Err(Error::invalid(
                 "otp",

@@ -283,6 +283,32 @@ impl Factors {
                 "enter the number in international form: + then the country code and number",
             ));
         };
+        // One phone enrolment at a time, a new one at most every 30 s: each
+        // sends a text, so a session must not become an SMS cannon.
+        let now = d.clock.now_millis();
+        let pending: Vec<Factor> = d
+            .store
+            .list_factors(user.id)
+            .await?
+            .into_iter()
+            .filter(|f| f.kind == FactorKind::Phone && f.status == FactorStatus::Pending)
+            .collect();
+        if pending
+            .iter()
+            .any(|f| f.created_at + phone::RESEND_SECS * 1000 > now)
+        {
+            return Err(Error::Conflict("a code was sent moments ago".into()));
+        }
+        for old in pending {
+            let audit = d.audit(
+                actor,
+                ctx,
+                "factor.deleted",
+                Target::new("factor", old.id, Some(old.org_id)),
+                json!({ "user_id": user.id, "type": "phone", "replaced": true }),
+            );
+            d.store.delete_factor(old.id, &audit).await?;
+        }
         let id = FactorId::generate(d.clock.as_ref(), d.rng.as_ref());
         let factor = Factor {
             id,
@@ -295,7 +321,7 @@ impl Factors {
                     .seal_to_string(number.as_bytes(), &Factor::seal_aad(id)),
             ),
             last_step: None,
-            created_at: d.clock.now_millis(),
+            created_at: now,
             activated_at: None,
             last_used_at: None,
             detail: Some(channel.as_str().to_owned()),
