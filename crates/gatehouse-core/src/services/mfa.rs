@@ -29,7 +29,7 @@ use crate::services::Deps;
 use crate::services::audit::Target;
 use crate::services::factors::{CodeCheck, EnrolledTotp, Factors};
 use crate::services::mailer::{Mail, Mailer};
-use crate::services::passkeys::{CeremonyOptions, Passkeys, RegistrationAnswer};
+use crate::services::passkeys::{CeremonyOptions, KeyKind, Passkeys, RegistrationAnswer};
 use crate::services::principal::RequestContext;
 use crate::services::sessions::acr;
 use crate::services::signon_policy::{self, Requirement};
@@ -482,7 +482,7 @@ impl Mfa {
             return Ok(None);
         }
         self.passkeys
-            .begin_registration(&user, &ceremony_binding(&challenge))
+            .begin_registration(&user, &ceremony_binding(&challenge), KeyKind::Passkey)
             .await
             .map(Some)
     }
