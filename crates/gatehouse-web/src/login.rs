@@ -23,7 +23,7 @@ use gatehouse_core::Error;
 use gatehouse_core::ids::OrgId;
 use gatehouse_core::model::{PolicyScope, SsoSession, User};
 use gatehouse_core::secret::Secret;
-use gatehouse_core::services::mfa::PasswordOutcome;
+use gatehouse_core::services::mfa::{PasskeyAttempt, PasswordOutcome};
 use gatehouse_core::services::{RequestContext, SignIn};
 
 use crate::AppState;
@@ -171,7 +171,7 @@ pub async fn submit(
             )
             .await
         {
-            Ok(Some(signed_in)) => {
+            Ok(PasskeyAttempt::SignedIn(signed_in)) => {
                 finish(
                     &state,
                     &ctx,
@@ -183,7 +183,7 @@ pub async fn submit(
                 )
                 .await
             }
-            Ok(None) => {
+            Ok(PasskeyAttempt::Refused) => {
                 login_page(
                     &state,
                     &headers,
@@ -195,6 +195,22 @@ pub async fn submit(
                     Some("That passkey was not accepted. Try again, or sign in with your password."),
                 )
                 .await
+            }
+            Ok(PasskeyAttempt::Throttled { retry_after_secs }) => {
+                let mut page = login_page(
+                    &state,
+                    &headers,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &target,
+                    org,
+                    client_name,
+                    String::new(),
+                    Some("Too many sign-in attempts. Wait a moment and try again later."),
+                )
+                .await;
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                page
             }
             Err(Error::Forbidden) => Page::message(
                 StatusCode::FORBIDDEN,

@@ -514,6 +514,42 @@ async fn usernameless_sign_in_postgres() {
     usernameless_sign_in(server).await;
 }
 
+/// Refused username-less answers count on the client IP's counter (there
+/// is no account to count them on): past the free failures the source is
+/// slowed down with 429 and `Retry-After`, without a look at the answer,
+/// while password sign-ins from it go on (their counters are separate) and
+/// no account is locked.
+#[tokio::test]
+async fn refused_usernameless_answers_slow_their_source_down() {
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let free = server.services.throttle.policy().ip.free_failures;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let page = login_page(&browser, &server.url("/login")).await;
+    let form = login_form(&page, "no-such-ceremony", r#"{"id": "x"}"#);
+    for _ in 0..free {
+        let (status, html) = text(browser.post_form("/login", &form).await.unwrap()).await;
+        assert_eq!(status, 200);
+        assert!(html.contains("That passkey was not accepted"), "{html}");
+    }
+    // The failure past the free ones starts a delay: the next is refused unchecked.
+    let (status, _) = text(browser.post_form("/login", &form).await.unwrap()).await;
+    assert_eq!(status, 200);
+    let response = browser.post_form("/login", &form).await.unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    let actions = audit_actions(&server).await;
+    assert!(
+        actions.contains(&("user.sign_in.throttled".into(), "failure".into())),
+        "{actions:?}"
+    );
+    assert!(!actions.iter().any(|(a, _)| a == "user.sign_in.locked"), "{actions:?}");
+
+    // A password sign-in from the same source is not held up.
+    let (_, html) = signed_in(&server, "ada").await;
+    assert!(html.contains("Security</h1>"));
+}
+
 /// Two assertions made in order, presented in the opposite order: the
 /// older one carries a lower signature counter and is refused as a
 /// possibly cloned key, and audited as such.

@@ -103,6 +103,17 @@ pub struct PasskeySignIn {
     pub acr: String,
 }
 
+/// What a username-less passkey sign-in came to.
+#[derive(Debug)]
+pub enum PasskeyAttempt {
+    SignedIn(Box<PasskeySignIn>),
+    /// Not accepted (unknown, replayed or foreign ceremony, bad signature,
+    /// no user verification); counted on the client IP's counter.
+    Refused,
+    /// Refused unchecked: too many recent failures from this client IP.
+    Throttled { retry_after_secs: u64 },
+}
+
 #[derive(Debug, Clone)]
 pub struct Mfa {
     deps: Deps,
@@ -231,18 +242,33 @@ impl Mfa {
         app: Option<&PolicyScope>,
         ceremony: &str,
         response: &str,
-    ) -> Result<Option<PasskeySignIn>> {
+    ) -> Result<PasskeyAttempt> {
         let d = &self.deps;
-        let Some((user, used)) = self
+        let attempt = self
+            .throttle
+            .anonymous_attempt(ctx, Proof::SecondFactor, org);
+        if let Admission::Throttled { retry_after_secs } =
+            self.throttle.check(ctx, &attempt).await?
+        {
+            return Ok(PasskeyAttempt::Throttled { retry_after_secs });
+        }
+        let accepted = self
             .passkeys
             .finish_discoverable(ctx, org, ceremony, response)
             .await?
-        else {
-            return Ok(None);
+            .filter(|(_, used)| used.user_verified);
+        let Some((user, used)) = accepted else {
+            let mut failure = d.audit(
+                "anonymous",
+                ctx,
+                "user.passkey.verify",
+                Target::new("org", org, Some(org)),
+                json!({}),
+            );
+            failure.outcome = Outcome::Failure;
+            self.throttle.failed(ctx, &attempt, &failure).await?;
+            return Ok(PasskeyAttempt::Refused);
         };
-        if !used.user_verified {
-            return Ok(None);
-        }
         let req = signon_policy::requirement(d, &user, app, ctx.ip.as_deref()).await?;
         if req.required && !req.allowed.contains(&FactorKind::Webauthn) {
             let mut audit = d.audit(
@@ -258,11 +284,11 @@ impl Mfa {
         }
         let mut amr = used.amr;
         amr.push("mfa".to_owned());
-        Ok(Some(PasskeySignIn {
+        Ok(PasskeyAttempt::SignedIn(Box::new(PasskeySignIn {
             user,
             amr,
             acr: acr::MULTI_FACTOR.to_owned(),
-        }))
+        })))
     }
 
     /// Starts a step-up of an existing session (OIDC `acr_values`, `max_age`
