@@ -514,6 +514,34 @@ async fn usernameless_sign_in_postgres() {
     usernameless_sign_in(server).await;
 }
 
+/// Anyone may open a username-less ceremony, and each is a row: one client
+/// IP gets a minute's allowance, then 429 with `Retry-After`.
+#[tokio::test]
+async fn usernameless_ceremonies_are_limited_per_source() {
+    use gatehouse_core::services::passkeys::DISCOVERABLE_PER_MINUTE;
+    let server = TestServer::start().await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    for _ in 0..DISCOVERABLE_PER_MINUTE {
+        discoverable_options(&browser, &server).await;
+    }
+    let response = browser
+        .client()
+        .post(server.url("/login/passkey"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The next minute: allowed again.
+    server.clock.advance_secs(i64::try_from(wait).unwrap());
+    discoverable_options(&browser, &server).await;
+}
+
 /// Refused username-less answers count on the client IP's counter (there
 /// is no account to count them on): past the free failures the source is
 /// slowed down with 429 and `Retry-After`, without a look at the answer,
@@ -543,7 +571,10 @@ async fn refused_usernameless_answers_slow_their_source_down() {
         actions.contains(&("user.sign_in.throttled".into(), "failure".into())),
         "{actions:?}"
     );
-    assert!(!actions.iter().any(|(a, _)| a == "user.sign_in.locked"), "{actions:?}");
+    assert!(
+        !actions.iter().any(|(a, _)| a == "user.sign_in.locked"),
+        "{actions:?}"
+    );
 
     // A password sign-in from the same source is not held up.
     let (_, html) = signed_in(&server, "ada").await;

@@ -111,7 +111,9 @@ pub enum PasskeyAttempt {
     /// no user verification); counted on the client IP's counter.
     Refused,
     /// Refused unchecked: too many recent failures from this client IP.
-    Throttled { retry_after_secs: u64 },
+    Throttled {
+        retry_after_secs: u64,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -59,6 +59,7 @@ use crate::secret::{Secret, TokenHash};
 use crate::services::Deps;
 use crate::services::audit::Target;
 use crate::services::principal::{AdminPrincipal, RequestContext};
+use crate::services::rate_limit::RateLimiter;
 
 /// How long a ceremony waits for the authenticator's answer.
 pub const CEREMONY_TTL_SECS: i64 = 5 * 60;
@@ -66,12 +67,23 @@ pub const CEREMONY_TTL_SECS: i64 = 5 * 60;
 pub const MAX_NAME_CHARS: usize = 64;
 /// The binding of a username-less sign-in ceremony.
 pub const LOGIN_BINDING: &str = "login";
+/// Username-less ceremonies one client IP may open per minute (a sign-in
+/// page opens one per view).
+pub const DISCOVERABLE_PER_MINUTE: u32 = 60;
 
 #[derive(Clone)]
 pub struct Passkeys {
     deps: Deps,
     webauthn: Option<Arc<Webauthn>>,
     origin: Option<String>,
+    discoverable: Arc<RateLimiter>,
+}
+
+/// A username-less ceremony opened, or the caller's limit reached.
+#[derive(Debug)]
+pub enum Discoverable {
+    Options(CeremonyOptions),
+    Limited { retry_after_secs: u64 },
 }
 
 impl std::fmt::Debug for Passkeys {
@@ -166,6 +178,7 @@ impl Passkeys {
             deps,
             webauthn,
             origin,
+            discoverable: Arc::new(RateLimiter::new(DISCOVERABLE_PER_MINUTE)),
         }
     }
 
@@ -506,9 +519,15 @@ impl Passkeys {
     }
 
     /// Starts a username-less sign-in (a discoverable credential; the
-    /// browser may offer it in the username field's autofill).
-    pub async fn begin_discoverable(&self) -> Result<CeremonyOptions> {
+    /// browser may offer it in the username field's autofill). Anyone may
+    /// ask, and each ceremony is a row, so one client IP opens at most
+    /// [`DISCOVERABLE_PER_MINUTE`] a minute.
+    pub async fn begin_discoverable(&self, ctx: &RequestContext) -> Result<Discoverable> {
         let webauthn = self.webauthn()?;
+        let now = self.deps.clock.now_millis();
+        if let Err(retry_after_secs) = self.discoverable.admit(ctx.ip.as_deref(), now) {
+            return Ok(Discoverable::Limited { retry_after_secs });
+        }
         let (options, state) = webauthn
             .start_discoverable_authentication()
             .map_err(internal)?;
@@ -520,6 +539,7 @@ impl Passkeys {
             to_json(&options)?,
         )
         .await
+        .map(Discoverable::Options)
     }
 
     /// Finishes a username-less sign-in in `org`: the user whose credential

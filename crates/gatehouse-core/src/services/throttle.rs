@@ -382,7 +382,7 @@ fn no_user() -> UserId {
 
 /// The unit an IP counter counts: the address for IPv4, its /64 for IPv6 (one
 /// subscriber usually holds a whole /64). Unparseable text counts as itself.
-fn ip_bucket(ip: &str) -> String {
+pub(crate) fn ip_bucket(ip: &str) -> String {
     match ip.parse::<IpAddr>() {
         Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();
