@@ -18,11 +18,12 @@ use gatehouse_core::model::{Factor, FactorKind, PhoneChannel, SsoSession};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::account::SecurityOverview;
 use gatehouse_core::services::factors::question;
+use gatehouse_core::services::passkeys::KeyKind;
 
 use crate::AppState;
 use crate::csrf;
 use crate::extract::Ctx;
-use crate::oauth::{FormPairs, current_session, found, param, secure};
+use crate::oauth::{FormPairs, QueryPairs, current_session, found, param, secure};
 use crate::pages::Page;
 use crate::rfc3339;
 
@@ -50,12 +51,23 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Result<SsoSession, Re
     }
 }
 
-async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// `GET /account/security[?key=security]`: the page offers to add a
+/// passkey, or with `key=security` a security key (one that may not verify
+/// the user: U2F-era keys, keys without a PIN).
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    QueryPairs(pairs): QueryPairs,
+) -> Response {
     let session = match session(&state, &headers).await {
         Ok(session) => session,
         Err(response) => return response,
     };
-    page(&state, &headers, &session, StatusCode::OK, None, None).await
+    let kind = match param(&pairs, "key") {
+        Some("security") => KeyKind::SecurityKey,
+        _ => KeyKind::Passkey,
+    };
+    page_for(&state, &headers, &session, kind, StatusCode::OK, None, None).await
 }
 
 /// The security page, with a fresh passkey registration ceremony.
@@ -67,13 +79,27 @@ async fn page(
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Response {
+    let kind = KeyKind::Passkey;
+    page_for(state, headers, session, kind, status, notice, error).await
+}
+
+/// The security page, with a fresh registration ceremony of `kind`.
+async fn page_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: &SsoSession,
+    kind: KeyKind,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
     let account = &state.services.account;
     let overview = match account.overview(session).await {
         Ok(overview) => overview,
         Err(error) => return failure(error),
     };
     let passkey = if overview.passkeys_available {
-        match account.begin_passkey(session).await {
+        match account.begin_passkey(session, kind).await {
             Ok(options) => Some(options),
             Err(error) => {
                 tracing::error!(%error, "starting a passkey registration failed");
@@ -104,6 +130,7 @@ async fn page(
             passkey => passkey.as_ref().map(|p| minijinja::context! {
                 ceremony => p.handle.expose(),
                 options => p.options.clone(),
+                security_key => kind == KeyKind::SecurityKey,
             }),
             notice => notice,
             error => error,

@@ -23,7 +23,8 @@ use gatehouse_core::Error;
 use gatehouse_core::ids::OrgId;
 use gatehouse_core::model::{PolicyScope, SsoSession, User};
 use gatehouse_core::secret::Secret;
-use gatehouse_core::services::mfa::PasswordOutcome;
+use gatehouse_core::services::mfa::{PasskeyAttempt, PasswordOutcome};
+use gatehouse_core::services::passkeys::Discoverable;
 use gatehouse_core::services::{RequestContext, SignIn};
 
 use crate::AppState;
@@ -44,14 +45,22 @@ pub fn routes() -> Router<AppState> {
 /// ceremony for the sign-in page's script: `{"ceremony": handle, "options":
 /// {publicKey: …, mediation: "conditional"}}`. The ceremony lives in the
 /// database for a few minutes and is spent by the `POST /login` that
-/// answers it.
-async fn passkey_options(State(state): State<AppState>) -> Response {
-    let begun = state.services.passkeys.begin_discoverable().await;
-    let options = begun.and_then(|o| {
-        serde_json::from_str::<serde_json::Value>(&o.options)
+/// answers it. One client IP opens at most 60 a minute (then 429 with
+/// `Retry-After`).
+async fn passkey_options(State(state): State<AppState>, Ctx(ctx): Ctx) -> Response {
+    let options = match state.services.passkeys.begin_discoverable(&ctx).await {
+        Ok(Discoverable::Options(o)) => serde_json::from_str::<serde_json::Value>(&o.options)
             .map(|options| (o.handle, options))
-            .map_err(|e| Error::Internal(e.to_string()))
-    });
+            .map_err(|e| Error::Internal(e.to_string())),
+        Ok(Discoverable::Limited { retry_after_secs }) => {
+            let mut response = StatusCode::TOO_MANY_REQUESTS.into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            return response;
+        }
+        Err(error) => Err(error),
+    };
     match options {
         Ok((handle, options)) => axum::Json(serde_json::json!({
             "ceremony": handle.expose(),
@@ -171,7 +180,7 @@ pub async fn submit(
             )
             .await
         {
-            Ok(Some(signed_in)) => {
+            Ok(PasskeyAttempt::SignedIn(signed_in)) => {
                 finish(
                     &state,
                     &ctx,
@@ -183,7 +192,7 @@ pub async fn submit(
                 )
                 .await
             }
-            Ok(None) => {
+            Ok(PasskeyAttempt::Refused) => {
                 login_page(
                     &state,
                     &headers,
@@ -195,6 +204,22 @@ pub async fn submit(
                     Some("That passkey was not accepted. Try again, or sign in with your password."),
                 )
                 .await
+            }
+            Ok(PasskeyAttempt::Throttled { retry_after_secs }) => {
+                let mut page = login_page(
+                    &state,
+                    &headers,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &target,
+                    org,
+                    client_name,
+                    String::new(),
+                    Some("Too many sign-in attempts. Wait a moment and try again later."),
+                )
+                .await;
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                page
             }
             Err(Error::Forbidden) => Page::message(
                 StatusCode::FORBIDDEN,

@@ -84,6 +84,7 @@ merge patches (RFC 7396) and take `If-Match` with the resource's `ETag`."
         factors::delete_factor,
         factors::reset_factors,
         factors::activate_factor,
+        factors::import_u2f,
         factors::generate_recovery_codes,
         factors::recovery_codes_left,
         factors::list_questions,

@@ -139,7 +139,7 @@ async fn register_passkey(
 /// resident key would return.
 fn assert_with(
     server: &TestServer,
-    key: &mut SoftPasskey,
+    key: &mut impl WebauthnAuthenticator,
     options: &Value,
     allow: Option<&Registered>,
 ) -> String {
@@ -512,6 +512,73 @@ async fn usernameless_sign_in_postgres() {
         return;
     };
     usernameless_sign_in(server).await;
+}
+
+/// Anyone may open a username-less ceremony, and each is a row: one client
+/// IP gets a minute's allowance, then 429 with `Retry-After`.
+#[tokio::test]
+async fn usernameless_ceremonies_are_limited_per_source() {
+    use gatehouse_core::services::passkeys::DISCOVERABLE_PER_MINUTE;
+    let server = TestServer::start().await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    for _ in 0..DISCOVERABLE_PER_MINUTE {
+        discoverable_options(&browser, &server).await;
+    }
+    let response = browser
+        .client()
+        .post(server.url("/login/passkey"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The next minute: allowed again.
+    server.clock.advance_secs(i64::try_from(wait).unwrap());
+    discoverable_options(&browser, &server).await;
+}
+
+/// Refused username-less answers count on the client IP's counter (there
+/// is no account to count them on): past the free failures the source is
+/// slowed down with 429 and `Retry-After`, without a look at the answer,
+/// while password sign-ins from it go on (their counters are separate) and
+/// no account is locked.
+#[tokio::test]
+async fn refused_usernameless_answers_slow_their_source_down() {
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let free = server.services.throttle.policy().ip.free_failures;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let page = login_page(&browser, &server.url("/login")).await;
+    let form = login_form(&page, "no-such-ceremony", r#"{"id": "x"}"#);
+    for _ in 0..free {
+        let (status, html) = text(browser.post_form("/login", &form).await.unwrap()).await;
+        assert_eq!(status, 200);
+        assert!(html.contains("That passkey was not accepted"), "{html}");
+    }
+    // The failure past the free ones starts a delay: the next is refused unchecked.
+    let (status, _) = text(browser.post_form("/login", &form).await.unwrap()).await;
+    assert_eq!(status, 200);
+    let response = browser.post_form("/login", &form).await.unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    let actions = audit_actions(&server).await;
+    assert!(
+        actions.contains(&("user.sign_in.throttled".into(), "failure".into())),
+        "{actions:?}"
+    );
+    assert!(
+        !actions.iter().any(|(a, _)| a == "user.sign_in.locked"),
+        "{actions:?}"
+    );
+
+    // A password sign-in from the same source is not held up.
+    let (_, html) = signed_in(&server, "ada").await;
+    assert!(html.contains("Security</h1>"));
 }
 
 /// Two assertions made in order, presented in the opposite order: the
@@ -936,4 +1003,281 @@ async fn attestation_policy_admits_only_attested_models() {
         .unwrap();
     let (status, html) = text(response).await;
     assert_eq!(status, 400, "{html}");
+}
+
+// ------------------------------------------------------------ security keys
+
+async fn get_page(server: &TestServer, browser: &Browser, path: &str) -> String {
+    let (status, html) = text(browser.client().get(server.url(path)).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{html}");
+    html
+}
+
+/// Puts the second factor on every sign-in of the default org.
+async fn always_second_factor(server: &TestServer, extra: Value) {
+    let mut policy = json!({"second_factor": "always"});
+    if let (Some(policy), Some(extra)) = (policy.as_object_mut(), extra.as_object()) {
+        policy.extend(extra.clone());
+    }
+    json(
+        server
+            .admin()
+            .put("/api/v1/orgs/00000000-0000-7000-8000-000000000001/signon-policy")
+            .json(&policy)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+}
+
+/// A fresh browser's sign-in with the password up to the factor page.
+async fn factor_page(server: &TestServer, username: &str) -> (Browser, String) {
+    let browser = Browser::new(&server.url("")).unwrap();
+    let landing = browser
+        .walk(
+            &server.url("/login?return_to=/account/security"),
+            Some((username, PASSWORD)),
+            Consent::Allow,
+        )
+        .await
+        .unwrap();
+    match landing {
+        Landing::Page(200, html) if html.contains("data-webauthn=\"get\"") => (browser, html),
+        other => panic!("expected the second-factor page with a key form, got {other:?}"),
+    }
+}
+
+/// Posts `answer` on the factor page: `true` when it signed in.
+async fn answer_factor(browser: &Browser, page: &str, answer: String) -> bool {
+    let mut form = hidden_fields(page);
+    form.retain(|(n, _)| n != "webauthn_response");
+    form.push(("webauthn_response".into(), answer));
+    let response = browser.post_form("/login/factor", &form).await.unwrap();
+    match browser
+        .follow(response, None, Consent::Allow)
+        .await
+        .unwrap()
+    {
+        Landing::Page(200, html) => html.contains("Security</h1>"),
+        _ => false,
+    }
+}
+
+/// A key that tests only the user's presence (no PIN: what U2F-era keys
+/// and FIDO2 keys without a PIN can do) registers as a security key — not
+/// as a passkey, which must verify the user — and then serves as the
+/// second factor.
+#[tokio::test]
+async fn presence_only_security_key_registers_and_serves_as_second_factor() {
+    use webauthn_authenticator_rs::softtoken::SoftToken;
+
+    let server = TestServer::start().await;
+    user(&server, "ada").await;
+    let (browser, _) = signed_in(&server, "ada").await;
+    let page = get_page(&server, &browser, "/account/security?key=security").await;
+    assert!(page.contains("Add a security key"), "{page}");
+    let options: Value = serde_json::from_str(&last_field(&page, "webauthn_options")).unwrap();
+    assert_eq!(
+        options["publicKey"]["authenticatorSelection"]["userVerification"],
+        "preferred"
+    );
+    // `SoftToken::new(false)` refuses to claim user verification.
+    let (mut key, _) = SoftToken::new(false).unwrap();
+    let registered = register_passkey(&server, &browser, &page, &mut key, "Old key").await;
+    assert!(registered.page.contains("Old key"), "{}", registered.page);
+
+    // The same key cannot answer a passkey registration (verification required).
+    let (mut other, _) = SoftToken::new(false).unwrap();
+    let passkey_page = get_page(&server, &browser, "/account/security").await;
+    let ccr: CreationChallengeResponse =
+        serde_json::from_str(&last_field(&passkey_page, "webauthn_options")).unwrap();
+    assert!(other.do_registration(origin(&server), ccr).is_err());
+
+    always_second_factor(&server, json!({})).await;
+    let (fresh, page) = factor_page(&server, "ada").await;
+    let options: Value = serde_json::from_str(&last_field(&page, "webauthn_options")).unwrap();
+    assert_eq!(options["publicKey"]["userVerification"], "preferred");
+    assert!(options["publicKey"]["extensions"]["appid"].is_null());
+    let answer = assert_with(&server, &mut key, &options, None);
+    assert!(answer_factor(&fresh, &page, answer).await);
+}
+
+/// A U2F registration from an earlier system: key handle and public key.
+struct U2fKey {
+    pair: aws_lc_rs::signature::EcdsaKeyPair,
+    handle: Vec<u8>,
+}
+
+impl U2fKey {
+    fn new() -> Self {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
+        let mut handle = vec![0u8; 64];
+        aws_lc_rs::rand::fill(&mut handle).unwrap();
+        Self { pair, handle }
+    }
+
+    fn import_body(&self, counter: u32) -> Value {
+        use aws_lc_rs::signature::KeyPair as _;
+        json!({
+            "name": "U2F key",
+            "key_handle": URL_SAFE_NO_PAD.encode(&self.handle),
+            "public_key": URL_SAFE_NO_PAD.encode(self.pair.public_key().as_ref()),
+            "counter": counter,
+        })
+    }
+
+    /// What a browser returns when the key answers `options` as a U2F
+    /// device registered under `appid`: authenticator data over the
+    /// AppID's hash (presence only), the raw U2F signature, and the
+    /// client's report whether it used the extension.
+    fn answer(
+        &self,
+        server: &TestServer,
+        options: &Value,
+        appid: &str,
+        used: bool,
+        counter: u32,
+    ) -> String {
+        let sha256 = |data: &[u8]| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+        let client_data = json!({
+            "type": "webauthn.get",
+            "challenge": options["publicKey"]["challenge"],
+            "origin": origin(server).as_str().trim_end_matches('/'),
+            "crossOrigin": false,
+        })
+        .to_string();
+        let mut authenticator_data = sha256(appid.as_bytes()).as_ref().to_vec();
+        authenticator_data.push(0x01);
+        authenticator_data.extend_from_slice(&counter.to_be_bytes());
+        let mut signed = authenticator_data.clone();
+        signed.extend_from_slice(sha256(client_data.as_bytes()).as_ref());
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let signature = self.pair.sign(&rng, &signed).unwrap();
+        let id = URL_SAFE_NO_PAD.encode(&self.handle);
+        json!({
+            "id": id,
+            "rawId": id,
+            "type": "public-key",
+            "response": {
+                "authenticatorData": URL_SAFE_NO_PAD.encode(&authenticator_data),
+                "clientDataJSON": URL_SAFE_NO_PAD.encode(client_data.as_bytes()),
+                "signature": URL_SAFE_NO_PAD.encode(signature.as_ref()),
+                "userHandle": null,
+            },
+            "extensions": {"appid": used},
+        })
+        .to_string()
+    }
+}
+
+/// A key registered through the legacy U2F API elsewhere is imported with
+/// its key handle and public key; with the org's legacy AppID set, the
+/// second factor asks for the `appid` extension and accepts the key's
+/// signature over the AppID's hash — and only when the client says it used
+/// the extension.
+#[tokio::test]
+async fn imported_u2f_key_signs_in_through_the_appid_extension() {
+    const APPID: &str = "https://localhost/u2f-app-id.json";
+    let server = TestServer::start().await;
+    let ada = user(&server, "ada").await;
+    let id = ada["id"].as_str().unwrap();
+    let key = U2fKey::new();
+    let path = format!("/api/v1/users/{id}/factors/u2f");
+
+    // Malformed imports are refused, naming the field.
+    let mut bad = key.import_body(0);
+    bad["public_key"] = json!(URL_SAFE_NO_PAD.encode([4u8; 65]));
+    let problem = common::problem(
+        server.admin().post(&path).json(&bad).send().await.unwrap(),
+        422,
+    )
+    .await;
+    assert!(problem.to_string().contains("public_key"), "{problem}");
+    let mut bad = key.import_body(0);
+    bad["key_handle"] = json!("");
+    let problem = common::problem(
+        server.admin().post(&path).json(&bad).send().await.unwrap(),
+        422,
+    )
+    .await;
+    assert!(problem.to_string().contains("key_handle"), "{problem}");
+
+    let factor = json(
+        server
+            .admin()
+            .post(&path)
+            .json(&key.import_body(7))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(factor["type"], "webauthn");
+    assert_eq!(factor["status"], "active");
+    // The same key handle twice: refused.
+    common::problem(
+        server
+            .admin()
+            .post(&path)
+            .json(&key.import_body(7))
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+
+    // An AppID must be an https URL.
+    let response = server
+        .admin()
+        .put("/api/v1/orgs/00000000-0000-7000-8000-000000000001/signon-policy")
+        .json(&json!({"webauthn_legacy_appid": "ftp://example.com"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = common::problem(response, 422).await;
+    assert!(
+        problem.to_string().contains("webauthn_legacy_appid"),
+        "{problem}"
+    );
+    always_second_factor(&server, json!({"webauthn_legacy_appid": APPID})).await;
+
+    // The client did not use the extension: the AppID's hash is refused.
+    let (browser, page) = factor_page(&server, "ada").await;
+    let options: Value = serde_json::from_str(&last_field(&page, "webauthn_options")).unwrap();
+    assert_eq!(options["publicKey"]["extensions"]["appid"], APPID);
+    let answer = key.answer(&server, &options, APPID, false, 8);
+    assert!(!answer_factor(&browser, &page, answer).await);
+
+    // Signed over another AppID: refused.
+    let (browser, page) = factor_page(&server, "ada").await;
+    let options: Value = serde_json::from_str(&last_field(&page, "webauthn_options")).unwrap();
+    let answer = key.answer(&server, &options, "https://elsewhere.example/app", true, 9);
+    assert!(!answer_factor(&browser, &page, answer).await);
+
+    // A counter at or below the imported one: refused as a possible clone.
+    let (browser, page) = factor_page(&server, "ada").await;
+    let options: Value = serde_json::from_str(&last_field(&page, "webauthn_options")).unwrap();
+    let answer = key.answer(&server, &options, APPID, true, 7);
+    assert!(!answer_factor(&browser, &page, answer).await);
+
+    // The extension used, the AppID's hash, a counter that advanced: signed in.
+    let (browser, page) = factor_page(&server, "ada").await;
+    let options: Value = serde_json::from_str(&last_field(&page, "webauthn_options")).unwrap();
+    let answer = key.answer(&server, &options, APPID, true, 10);
+    assert!(answer_factor(&browser, &page, answer).await);
+
+    let actions = audit_actions(&server).await;
+    assert!(
+        actions.contains(&("factor.enrolled".into(), "success".into())),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("webauthn.counter_regressed".into(), "failure".into())),
+        "{actions:?}"
+    );
 }

@@ -338,6 +338,11 @@ pub struct SignOnPolicy {
     /// Allowed authenticator models (AAGUIDs).
     #[schema(value_type = Vec<String>)]
     pub webauthn_aaguids: Vec<uuid::Uuid>,
+    /// The FIDO U2F AppID (`https://login.example.com`) under which an
+    /// earlier system registered the org's security keys (org policies
+    /// only). Imported U2F keys sign with its hash; the second factor asks
+    /// browsers for the WebAuthn `appid` extension with it.
+    pub webauthn_legacy_appid: Option<String>,
 }
 
 /// How much a WebAuthn authenticator must prove about itself at registration.
@@ -377,6 +382,7 @@ impl Default for SignOnPolicy {
             webauthn_attestation: AttestationPolicy::None,
             webauthn_attestation_cas: Vec::new(),
             webauthn_aaguids: Vec::new(),
+            webauthn_legacy_appid: None,
         }
     }
 }

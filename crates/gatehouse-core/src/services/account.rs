@@ -19,7 +19,7 @@ use crate::services::PasswordLogin;
 use crate::services::audit::Target;
 use crate::services::factors::phone::SmsPurpose;
 use crate::services::factors::{CodeCheck, EnrolledTotp, Factors, PhoneEnrolment};
-use crate::services::passkeys::{CeremonyOptions, Passkeys, RegistrationAnswer};
+use crate::services::passkeys::{CeremonyOptions, KeyKind, Passkeys, RegistrationAnswer};
 use crate::services::principal::RequestContext;
 
 /// A sign-in this recent may remove a factor without the password.
@@ -79,11 +79,16 @@ impl Account {
         })
     }
 
-    /// Options for registering a passkey, bound to this session.
-    pub async fn begin_passkey(&self, session: &SsoSession) -> Result<CeremonyOptions> {
+    /// Options for registering a passkey or a security key, bound to this
+    /// session.
+    pub async fn begin_passkey(
+        &self,
+        session: &SsoSession,
+        kind: KeyKind,
+    ) -> Result<CeremonyOptions> {
         let user = self.user(session).await?;
         self.passkeys
-            .begin_registration(&user, &binding(session))
+            .begin_registration(&user, &binding(session), kind)
             .await
     }
 

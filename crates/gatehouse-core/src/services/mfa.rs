@@ -32,7 +32,7 @@ use crate::services::audit::Target;
 use crate::services::factors::phone::SmsPurpose;
 use crate::services::factors::{CodeCheck, EnrolledTotp, Factors, question};
 use crate::services::mailer::{Mail, Mailer};
-use crate::services::passkeys::{CeremonyOptions, Passkeys, RegistrationAnswer};
+use crate::services::passkeys::{CeremonyOptions, KeyKind, Passkeys, RegistrationAnswer};
 use crate::services::principal::RequestContext;
 use crate::services::sessions::acr;
 use crate::services::signon_policy::{self, Requirement};
@@ -108,6 +108,19 @@ pub struct PasskeySignIn {
     pub user: User,
     pub amr: Vec<String>,
     pub acr: String,
+}
+
+/// What a username-less passkey sign-in came to.
+#[derive(Debug)]
+pub enum PasskeyAttempt {
+    SignedIn(Box<PasskeySignIn>),
+    /// Not accepted (unknown, replayed or foreign ceremony, bad signature,
+    /// no user verification); counted on the client IP's counter.
+    Refused,
+    /// Refused unchecked: too many recent failures from this client IP.
+    Throttled {
+        retry_after_secs: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -240,18 +253,33 @@ impl Mfa {
         app: Option<&PolicyScope>,
         ceremony: &str,
         response: &str,
-    ) -> Result<Option<PasskeySignIn>> {
+    ) -> Result<PasskeyAttempt> {
         let d = &self.deps;
-        let Some((user, used)) = self
+        let attempt = self
+            .throttle
+            .anonymous_attempt(ctx, Proof::SecondFactor, org);
+        if let Admission::Throttled { retry_after_secs } =
+            self.throttle.check(ctx, &attempt).await?
+        {
+            return Ok(PasskeyAttempt::Throttled { retry_after_secs });
+        }
+        let accepted = self
             .passkeys
             .finish_discoverable(ctx, org, ceremony, response)
             .await?
-        else {
-            return Ok(None);
+            .filter(|(_, used)| used.user_verified);
+        let Some((user, used)) = accepted else {
+            let mut failure = d.audit(
+                "anonymous",
+                ctx,
+                "user.passkey.verify",
+                Target::new("org", org, Some(org)),
+                json!({}),
+            );
+            failure.outcome = Outcome::Failure;
+            self.throttle.failed(ctx, &attempt, &failure).await?;
+            return Ok(PasskeyAttempt::Refused);
         };
-        if !used.user_verified {
-            return Ok(None);
-        }
         let req = signon_policy::requirement(d, &user, app, ctx.ip.as_deref()).await?;
         if req.required && !req.allowed.contains(&FactorKind::Webauthn) {
             let mut audit = d.audit(
@@ -267,11 +295,11 @@ impl Mfa {
         }
         let mut amr = used.amr;
         amr.push("mfa".to_owned());
-        Ok(Some(PasskeySignIn {
+        Ok(PasskeyAttempt::SignedIn(Box::new(PasskeySignIn {
             user,
             amr,
             acr: acr::MULTI_FACTOR.to_owned(),
-        }))
+        })))
     }
 
     /// Starts a step-up of an existing session (OIDC `acr_values`, `max_age`
@@ -552,7 +580,7 @@ impl Mfa {
             return Ok(None);
         }
         self.passkeys
-            .begin_registration(&user, &ceremony_binding(&challenge))
+            .begin_registration(&user, &ceremony_binding(&challenge), KeyKind::Passkey)
             .await
             .map(Some)
     }

@@ -14,6 +14,7 @@ pub mod magic_link;
 pub mod mailer;
 pub mod mfa;
 pub mod passkeys;
+pub mod rate_limit;
 pub mod signon_policy;
 // --
 pub mod client_settings;

@@ -18,6 +18,20 @@
 //! that does not advance (other than 0 → 0, which passkeys that keep no
 //! counter send) is refused and audited as `webauthn.counter_regressed`, a
 //! possibly cloned key.
+//!
+//! Two kinds of registration: a *passkey* must verify the user (PIN or
+//! biometric) and can then sign in without a username; a *security key* is
+//! asked to verify the user when it can, so keys that only test presence —
+//! U2F-era keys, or FIDO2 keys without a PIN — register too, as second
+//! factors only. As second factor every credential of the user is offered;
+//! one registered with user verification must verify again.
+//!
+//! Keys registered through the legacy FIDO U2F JavaScript API of an earlier
+//! system are imported with their key handle and public key
+//! ([`Passkeys::import_u2f`]); their assertions are scoped to the old U2F
+//! AppID, so when the org's policy names it (`webauthn_legacy_appid`) the
+//! second factor asks browsers for the WebAuthn `appid` extension (§10.1.1)
+//! and webauthn-rs accepts either RP id hash.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,13 +41,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use url::{Host, Url};
 use webauthn_rs::prelude::{
-    AttestationCaList, AttestationCaListBuilder, AttestedPasskeyRegistration, AuthenticationResult,
-    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, Webauthn, WebauthnBuilder, WebauthnError,
+    AttestationCaList, AttestationCaListBuilder, AttestationFormat, AttestedPasskeyRegistration,
+    AuthenticationResult, COSEAlgorithm, COSEEC2Key, COSEKey, COSEKeyType, Credential,
+    DiscoverableAuthentication, ECDSACurve, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication,
+    SecurityKeyRegistration, Webauthn, WebauthnBuilder, WebauthnError,
 };
+use webauthn_rs_proto::UserVerificationPolicy;
 
 use crate::error::{Error, Result};
-use crate::ids::{FactorId, OrgId};
+use crate::ids::{FactorId, OrgId, UserId};
 use crate::model::{
     AttestationPolicy, CeremonyKind, Factor, FactorKind, FactorStatus, Outcome, PolicyScope, User,
     UserStatus, WebauthnCeremony, WebauthnCredential,
@@ -41,7 +58,8 @@ use crate::model::{
 use crate::secret::{Secret, TokenHash};
 use crate::services::Deps;
 use crate::services::audit::Target;
-use crate::services::principal::RequestContext;
+use crate::services::principal::{AdminPrincipal, RequestContext};
+use crate::services::rate_limit::RateLimiter;
 
 /// How long a ceremony waits for the authenticator's answer.
 pub const CEREMONY_TTL_SECS: i64 = 5 * 60;
@@ -49,12 +67,23 @@ pub const CEREMONY_TTL_SECS: i64 = 5 * 60;
 pub const MAX_NAME_CHARS: usize = 64;
 /// The binding of a username-less sign-in ceremony.
 pub const LOGIN_BINDING: &str = "login";
+/// Username-less ceremonies one client IP may open per minute (a sign-in
+/// page opens one per view).
+pub const DISCOVERABLE_PER_MINUTE: u32 = 60;
 
 #[derive(Clone)]
 pub struct Passkeys {
     deps: Deps,
     webauthn: Option<Arc<Webauthn>>,
     origin: Option<String>,
+    discoverable: Arc<RateLimiter>,
+}
+
+/// A username-less ceremony opened, or the caller's limit reached.
+#[derive(Debug)]
+pub enum Discoverable {
+    Options(CeremonyOptions),
+    Limited { retry_after_secs: u64 },
 }
 
 impl std::fmt::Debug for Passkeys {
@@ -149,6 +178,7 @@ impl Passkeys {
             deps,
             webauthn,
             origin,
+            discoverable: Arc::new(RateLimiter::new(DISCOVERABLE_PER_MINUTE)),
         }
     }
 
@@ -178,7 +208,12 @@ impl Passkeys {
     }
 
     /// Starts registering a new passkey or security key for `user`.
-    pub async fn begin_registration(&self, user: &User, binding: &str) -> Result<CeremonyOptions> {
+    pub async fn begin_registration(
+        &self,
+        user: &User,
+        binding: &str,
+        kind: KeyKind,
+    ) -> Result<CeremonyOptions> {
         let webauthn = self.webauthn()?;
         let exclude = self
             .credentials(user)
@@ -198,25 +233,47 @@ impl Passkeys {
             .get_signon_policy(&PolicyScope::Org(user.org_id))
             .await?
             .unwrap_or_default();
-        let (options, state) = if policy.webauthn_attestation == AttestationPolicy::None {
-            let (options, state) = webauthn
-                .start_passkey_registration(user.id.0, &user.username, &display, Some(exclude))
-                .map_err(internal)?;
-            (options, Registration::Passkey(state))
+        let cas = if policy.webauthn_attestation == AttestationPolicy::None {
+            None
         } else {
-            let cas = attestation_cas(&policy.webauthn_attestation_cas, &policy.webauthn_aaguids)
-                .ok_or_else(|| internal("the org's attestation roots do not parse"))?;
-            let (options, state) = webauthn
-                .start_attested_passkey_registration(
-                    user.id.0,
-                    &user.username,
-                    &display,
-                    Some(exclude),
-                    cas,
-                    None,
-                )
-                .map_err(internal)?;
-            (options, Registration::Attested(state))
+            Some(
+                attestation_cas(&policy.webauthn_attestation_cas, &policy.webauthn_aaguids)
+                    .ok_or_else(|| internal("the org's attestation roots do not parse"))?,
+            )
+        };
+        let (options, state) = match (kind, cas) {
+            (KeyKind::Passkey, None) => {
+                let (options, state) = webauthn
+                    .start_passkey_registration(user.id.0, &user.username, &display, Some(exclude))
+                    .map_err(internal)?;
+                (options, Registration::Passkey(state))
+            }
+            (KeyKind::Passkey, Some(cas)) => {
+                let (options, state) = webauthn
+                    .start_attested_passkey_registration(
+                        user.id.0,
+                        &user.username,
+                        &display,
+                        Some(exclude),
+                        cas,
+                        None,
+                    )
+                    .map_err(internal)?;
+                (options, Registration::Attested(state))
+            }
+            (KeyKind::SecurityKey, cas) => {
+                let (options, state) = webauthn
+                    .start_securitykey_registration(
+                        user.id.0,
+                        &user.username,
+                        &display,
+                        Some(exclude),
+                        cas,
+                        None,
+                    )
+                    .map_err(internal)?;
+                (options, Registration::SecurityKey(state))
+            }
         };
         self.open(
             CeremonyKind::Register,
@@ -257,15 +314,64 @@ impl Passkeys {
             Registration::Attested(state) => webauthn
                 .finish_attested_passkey_registration(&answer, state)
                 .map(Passkey::from),
+            Registration::SecurityKey(state) => webauthn
+                .finish_securitykey_registration(&answer, state)
+                .map(|key| Passkey::from(Credential::from(key))),
         };
         let passkey = finished.map_err(|error| {
             tracing::info!(%error, "a WebAuthn registration was refused");
             refused()
         })?;
+        self.save(actor, ctx, user, &passkey, name, "registered")
+            .await
+    }
+
+    /// Registers a key enrolled through the legacy FIDO U2F API of an
+    /// earlier system (its key handle and public key, as a U2F registration
+    /// response gives them) as a `webauthn` factor of `user`. It signs with
+    /// the old AppID's hash, so it works where the org's policy names that
+    /// AppID (`webauthn_legacy_appid`).
+    pub async fn import_u2f(
+        &self,
+        principal: &AdminPrincipal,
+        ctx: &RequestContext,
+        user: UserId,
+        key: &U2fRegistration<'_>,
+    ) -> Result<Factor> {
+        let user = self
+            .deps
+            .store
+            .get_user(user)
+            .await?
+            .filter(|u| principal.can_access(u.org_id))
+            .ok_or(Error::NotFound("user"))?;
+        let passkey = Passkey::from(key.credential()?);
+        self.save(
+            principal.actor(),
+            ctx,
+            &user,
+            &passkey,
+            key.name,
+            "imported_u2f",
+        )
+        .await
+        .map(|registered| registered.factor)
+    }
+
+    /// Stores `passkey` as a new active `webauthn` factor of `user`.
+    async fn save(
+        &self,
+        actor: &str,
+        ctx: &RequestContext,
+        user: &User,
+        passkey: &Passkey,
+        name: &str,
+        how: &str,
+    ) -> Result<Registered> {
         let d = &self.deps;
         let now = d.clock.now_millis();
         let id = FactorId::generate(d.clock.as_ref(), d.rng.as_ref());
-        let flags = Flags::of(&passkey);
+        let flags = Flags::of(passkey);
         let name = clean_name(name);
         let factor = Factor {
             id,
@@ -287,7 +393,7 @@ impl Passkeys {
             user_id: user.id,
             credential_id: URL_SAFE_NO_PAD.encode(passkey.cred_id()),
             name: name.clone(),
-            credential: to_json(&passkey)?,
+            credential: to_json(passkey)?,
             sign_count: flags.counter,
             backup_eligible: flags.backup_eligible,
             backup_state: flags.backup_state,
@@ -300,7 +406,7 @@ impl Passkeys {
             Target::new("factor", id, Some(user.org_id)),
             json!({
                 "user_id": user.id, "type": "webauthn", "name": name,
-                "backup_eligible": flags.backup_eligible,
+                "backup_eligible": flags.backup_eligible, "how": how,
             }),
         );
         d.store
@@ -331,18 +437,34 @@ impl Passkeys {
         let Some(webauthn) = self.webauthn.as_deref() else {
             return Ok(None);
         };
-        let passkeys = self
+        let credentials = self
             .credentials(user)
             .await?
             .iter()
             .filter_map(|c| serde_json::from_str::<Passkey>(&c.credential).ok())
+            .map(Credential::from)
             .collect::<Vec<_>>();
-        if passkeys.is_empty() {
+        if credentials.is_empty() {
             return Ok(None);
         }
-        let (options, state) = webauthn
-            .start_passkey_authentication(&passkeys)
-            .map_err(internal)?;
+        let (options, state) = if credentials.iter().all(|c| c.user_verified) {
+            let passkeys: Vec<Passkey> = credentials.into_iter().map(Passkey::from).collect();
+            let (options, state) = webauthn
+                .start_passkey_authentication(&passkeys)
+                .map_err(internal)?;
+            (options, Assertion::Verified(state))
+        } else {
+            let keys: Vec<SecurityKey> = credentials.into_iter().map(SecurityKey::from).collect();
+            let (options, state) = webauthn
+                .start_securitykey_authentication(&keys)
+                .map_err(internal)?;
+            (options, Assertion::Preferred(state))
+        };
+        let mut options = serde_json::to_value(&options).map_err(internal)?;
+        let mut state = serde_json::to_value(&state).map_err(internal)?;
+        if let Some(appid) = self.legacy_appid(user.org_id).await? {
+            with_legacy_appid(&mut options, &mut state, &appid)?;
+        }
         self.open(
             CeremonyKind::Authenticate,
             Some(user),
@@ -384,18 +506,31 @@ impl Passkeys {
         else {
             return self.refuse(ctx, user, None, "unknown_credential").await;
         };
-        let state: PasskeyAuthentication =
-            serde_json::from_str(&ceremony.state).map_err(internal)?;
-        match webauthn.finish_passkey_authentication(&answer, &state) {
+        let Ok(state) = serde_json::from_str::<Assertion>(&ceremony.state) else {
+            return self.refuse(ctx, user, None, "unknown_ceremony").await;
+        };
+        let finished = match &state {
+            Assertion::Verified(state) => webauthn.finish_passkey_authentication(&answer, state),
+            Assertion::Preferred(state) => {
+                webauthn.finish_securitykey_authentication(&answer, state)
+            }
+        };
+        match finished {
             Ok(result) => self.accept(ctx, user, &credential, &result).await,
             Err(error) => self.refuse_error(ctx, user, &credential, &error).await,
         }
     }
 
     /// Starts a username-less sign-in (a discoverable credential; the
-    /// browser may offer it in the username field's autofill).
-    pub async fn begin_discoverable(&self) -> Result<CeremonyOptions> {
+    /// browser may offer it in the username field's autofill). Anyone may
+    /// ask, and each ceremony is a row, so one client IP opens at most
+    /// [`DISCOVERABLE_PER_MINUTE`] a minute.
+    pub async fn begin_discoverable(&self, ctx: &RequestContext) -> Result<Discoverable> {
         let webauthn = self.webauthn()?;
+        let now = self.deps.clock.now_millis();
+        if let Err(retry_after_secs) = self.discoverable.admit(ctx.ip.as_deref(), now) {
+            return Ok(Discoverable::Limited { retry_after_secs });
+        }
         let (options, state) = webauthn
             .start_discoverable_authentication()
             .map_err(internal)?;
@@ -407,6 +542,7 @@ impl Passkeys {
             to_json(&options)?,
         )
         .await
+        .map(Discoverable::Options)
     }
 
     /// Finishes a username-less sign-in in `org`: the user whose credential
@@ -459,6 +595,17 @@ impl Passkeys {
                 Err(error) => self.refuse_error(ctx, &user, &credential, &error).await?,
             };
         Ok(accepted.map(|used| (user, used)))
+    }
+
+    /// The U2F AppID the org's keys registered under elsewhere, if its
+    /// policy names one.
+    async fn legacy_appid(&self, org: OrgId) -> Result<Option<String>> {
+        Ok(self
+            .deps
+            .store
+            .get_signon_policy(&PolicyScope::Org(org))
+            .await?
+            .and_then(|p| p.webauthn_legacy_appid))
     }
 
     async fn open(
@@ -608,12 +755,32 @@ impl Passkeys {
     }
 }
 
-/// The state of a registration ceremony: a plain passkey, or one whose
-/// attestation is checked (the org's policy).
+/// What a registration asks of the authenticator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A passkey: verifies the user, can sign in without a username.
+    Passkey,
+    /// A security key: verifies the user if it can (U2F-era keys and keys
+    /// without a PIN only test presence); a second factor only.
+    SecurityKey,
+}
+
+/// The state of a registration ceremony: a plain passkey, one whose
+/// attestation is checked (the org's policy), or a security key (attested
+/// when the policy asks).
 #[derive(serde::Serialize, serde::Deserialize)]
 enum Registration {
     Passkey(PasskeyRegistration),
     Attested(AttestedPasskeyRegistration),
+    SecurityKey(SecurityKeyRegistration),
+}
+
+/// The state of a second-factor assertion: user verification required when
+/// every credential of the user was registered with it, else preferred.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Assertion {
+    Verified(PasskeyAuthentication),
+    Preferred(SecurityKeyAuthentication),
 }
 
 /// The trusted attestation roots (PEM) × allowed models; `None` when a
@@ -644,8 +811,7 @@ pub(crate) fn attestation_cas(
     Some(builder.build())
 }
 
-/// The counter and backup flags of a passkey (read from its JSON form:
-/// webauthn-rs keeps them private without its credential-internals feature).
+/// The counter and backup flags of a passkey.
 struct Flags {
     counter: i64,
     backup_eligible: bool,
@@ -654,14 +820,138 @@ struct Flags {
 
 impl Flags {
     fn of(passkey: &Passkey) -> Self {
-        let value = serde_json::to_value(passkey).unwrap_or_default();
-        let cred = &value["cred"];
+        let credential = Credential::from(passkey.clone());
         Self {
-            counter: cred["counter"].as_i64().unwrap_or(0),
-            backup_eligible: cred["backup_eligible"].as_bool().unwrap_or(false),
-            backup_state: cred["backup_state"].as_bool().unwrap_or(false),
+            counter: i64::from(credential.counter),
+            backup_eligible: credential.backup_eligible,
+            backup_state: credential.backup_state,
         }
     }
+}
+
+/// A key registered through the legacy FIDO U2F API elsewhere, as its U2F
+/// registration response gave it.
+#[derive(Debug, Clone, Copy)]
+pub struct U2fRegistration<'a> {
+    /// The name the user knows it by.
+    pub name: &'a str,
+    /// The key handle, base64url (the WebAuthn credential id).
+    pub key_handle: &'a str,
+    /// The user public key: the 65-byte uncompressed P-256 point
+    /// (`04 ‖ x ‖ y`), base64url.
+    pub public_key: &'a str,
+    /// The last signature counter the earlier system saw.
+    pub counter: u32,
+}
+
+impl U2fRegistration<'_> {
+    /// The WebAuthn credential the U2F registration amounts to: an ES256
+    /// key, presence only, no attestation kept.
+    fn credential(&self) -> Result<Credential> {
+        let handle = decode_b64url(self.key_handle)
+            .filter(|h| !h.is_empty() && h.len() <= 255)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "key_handle",
+                    "invalid",
+                    "a key handle in base64url, 1 to 255 bytes",
+                )
+            })?;
+        let point = decode_b64url(self.public_key)
+            .filter(|p| p.len() == 65 && p[0] == 0x04)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "public_key",
+                    "invalid",
+                    "the 65-byte uncompressed P-256 point (04 ‖ x ‖ y), base64url",
+                )
+            })?;
+        let (x, y) = point[1..].split_at(32);
+        let key = COSEKey {
+            type_: COSEAlgorithm::ES256,
+            key: COSEKeyType::EC_EC2(COSEEC2Key {
+                curve: ECDSACurve::SECP256R1,
+                x: x.to_vec(),
+                y: y.to_vec(),
+            }),
+        };
+        // webauthn-rs parses the key only when it verifies a signature:
+        // check it now, so a bad import fails here and not at sign-in.
+        if !on_p256(&point) {
+            return Err(Error::invalid(
+                "public_key",
+                "invalid",
+                "not a point on the P-256 curve",
+            ));
+        }
+        Ok(Credential {
+            cred_id: handle,
+            cred: key,
+            counter: self.counter,
+            transports: None,
+            user_verified: false,
+            backup_eligible: false,
+            backup_state: false,
+            // U2F keys cannot verify the user: never ask them to.
+            registration_policy: UserVerificationPolicy::Discouraged_DO_NOT_USE,
+            extensions: Default::default(),
+            attestation: Default::default(),
+            attestation_format: AttestationFormat::FIDOU2F,
+        })
+    }
+}
+
+/// Asks for the `appid` extension (WebAuthn §10.1.1) in the options sent to
+/// the browser, and records the AppID in the ceremony state, where
+/// webauthn-rs looks for it: an assertion whose client reports the
+/// extension used may then carry the AppID's hash instead of the RP id's.
+/// webauthn-rs's high-level API offers no way to ask for the extension, so
+/// this edits the two JSON documents; if their shape is not the expected one
+/// it refuses rather than silently dropping the AppID.
+fn with_legacy_appid(
+    options: &mut serde_json::Value,
+    state: &mut serde_json::Value,
+    appid: &str,
+) -> Result<()> {
+    let Some(public_key) = options
+        .get_mut("publicKey")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return Err(internal("assertion options without publicKey"));
+    };
+    let extensions = public_key.entry("extensions").or_insert_with(|| json!({}));
+    if extensions.is_null() {
+        *extensions = json!({});
+    }
+    let Some(extensions) = extensions.as_object_mut() else {
+        return Err(internal("assertion extensions are not an object"));
+    };
+    extensions.insert("appid".to_owned(), json!(appid));
+    // `Assertion` is an externally tagged enum around webauthn-rs's state,
+    // which keeps the AuthenticationState under `ast`.
+    let Some(ast) = state
+        .as_object_mut()
+        .and_then(|variant| variant.values_mut().next())
+        .and_then(|inner| inner.get_mut("ast"))
+        .and_then(serde_json::Value::as_object_mut)
+        .filter(|ast| ast.contains_key("appid"))
+    else {
+        return Err(internal("assertion state without an appid slot"));
+    };
+    ast.insert("appid".to_owned(), json!(appid));
+    Ok(())
+}
+
+fn decode_b64url(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(text.trim().trim_end_matches('='))
+        .ok()
+}
+
+/// Whether `point` (uncompressed SEC1) is a valid P-256 public key.
+fn on_p256(point: &[u8]) -> bool {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, ParsedPublicKey};
+    ParsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point).is_ok()
 }
 
 /// RFC 8176: `swk` for a key that can leave the device (a synced,

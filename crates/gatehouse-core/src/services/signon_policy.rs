@@ -202,6 +202,15 @@ fn validate(policy: &SignOnPolicy) -> Result<()> {
             ));
         }
     }
+    if let Some(appid) = &policy.webauthn_legacy_appid
+        && !is_appid(appid)
+    {
+        errors.push(FieldError::new(
+            "webauthn_legacy_appid",
+            "invalid_appid",
+            "an https URL such as https://login.example.com (http only for localhost)",
+        ));
+    }
     if policy.remember_device_days > MAX_REMEMBER_DAYS {
         errors.push(FieldError::new(
             "remember_device_days",
@@ -214,6 +223,19 @@ fn validate(policy: &SignOnPolicy) -> Result<()> {
     } else {
         Err(Error::Invalid(errors))
     }
+}
+
+/// A FIDO AppID: an absolute https URL with a host and no fragment (http
+/// for `localhost` only, as browsers allow).
+fn is_appid(text: &str) -> bool {
+    let Ok(url) = url::Url::parse(text) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or("");
+    !host.is_empty()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && (url.scheme() == "https" || (url.scheme() == "http" && host == "localhost"))
 }
 
 /// What the org's and the application's (an OAuth client's or a SAML

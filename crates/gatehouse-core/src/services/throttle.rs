@@ -193,6 +193,27 @@ impl Throttle {
         })
     }
 
+    /// The counters for an attempt that names no account until it succeeds
+    /// (a username-less passkey sign-in): the client IP's only, so failures
+    /// slow that source down and never lock anyone's account. Without a
+    /// client IP there is nothing to count.
+    pub fn anonymous_attempt(&self, ctx: &RequestContext, factor: Proof, org: OrgId) -> Attempt {
+        let counters = ctx
+            .ip
+            .as_deref()
+            .map(|ip| CounterKey::new(factor, Scope::Ip, None, &ip_bucket(ip)))
+            .into_iter()
+            .collect();
+        Attempt {
+            factor,
+            counters,
+            reset: Vec::new(),
+            known_device: None,
+            actor: "anonymous".to_owned(),
+            target: Target::new("org", org, Some(org)),
+        }
+    }
+
     /// Whether `attempt` may go ahead now. A refusal is audited
     /// (`user.sign_in.throttled`).
     pub async fn check(&self, ctx: &RequestContext, attempt: &Attempt) -> Result<Admission> {
@@ -361,7 +382,7 @@ fn no_user() -> UserId {
 
 /// The unit an IP counter counts: the address for IPv4, its /64 for IPv6 (one
 /// subscriber usually holds a whole /64). Unparseable text counts as itself.
-fn ip_bucket(ip: &str) -> String {
+pub(crate) fn ip_bucket(ip: &str) -> String {
     match ip.parse::<IpAddr>() {
         Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();

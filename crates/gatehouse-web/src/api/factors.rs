@@ -18,6 +18,7 @@ use gatehouse_core::model::{Factor, FactorKind};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::factors::question::{QUESTIONS, Question};
 use gatehouse_core::services::factors::{EnrolRequest, Enrolled};
+use gatehouse_core::services::passkeys::U2fRegistration;
 
 use crate::AppState;
 use crate::api::absolute;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
             post(activate_factor),
         )
         .route("/api/v1/factors/questions", get(list_questions))
+        .route("/api/v1/users/{id}/factors/u2f", post(import_u2f))
         .route(
             "/api/v1/users/{id}/recovery-codes",
             post(generate_recovery_codes).get(recovery_codes_left),
@@ -146,6 +148,24 @@ pub struct EnrolFactorRequest {
 pub struct ActivateFactorRequest {
     /// The current code from the authenticator app.
     pub code: String,
+}
+
+/// `POST /api/v1/users/{id}/factors/u2f`: a security key registered
+/// through the legacy FIDO U2F API of an earlier system.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportU2fRequest {
+    /// The name the user knows the key by.
+    #[serde(default)]
+    pub name: String,
+    /// The U2F key handle, base64url.
+    pub key_handle: String,
+    /// The user public key from the U2F registration response: the
+    /// 65-byte uncompressed P-256 point, base64url.
+    pub public_key: String,
+    /// The last signature counter the earlier system saw.
+    #[serde(default)]
+    pub counter: u32,
 }
 
 /// Recovery codes, shown once.
@@ -261,6 +281,52 @@ pub async fn activate_factor(
         .activate(&who, &ctx, user, factor, &body.code)
         .await?;
     Ok(Json(factor.into()))
+}
+
+/// Import a U2F security key: the key becomes an active `webauthn` factor.
+/// It signs with the hash of the U2F AppID it was registered under, so it
+/// works once the org's sign-on policy names that AppID
+/// (`webauthn_legacy_appid`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/factors/u2f",
+    tag = "factors",
+    params(("id" = UserId, Path, description = "User id")),
+    request_body = ImportU2fRequest,
+    responses(
+        (status = 201, description = "Imported", body = FactorView),
+        (status = 404, description = "No such user visible to this caller", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed key handle or public key, or the key is registered already", body = crate::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn import_u2f(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Ctx(ctx): Ctx,
+    PathParams(id): PathParams<String>,
+    JsonBody(body): JsonBody<ImportU2fRequest>,
+) -> Result<Response, ApiError> {
+    let user = parse_id(&id, "user")?;
+    let key = U2fRegistration {
+        name: &body.name,
+        key_handle: &body.key_handle,
+        public_key: &body.public_key,
+        counter: body.counter,
+    };
+    let factor = state
+        .services
+        .passkeys
+        .import_u2f(&who, &ctx, user, &key)
+        .await?;
+    let location = absolute(
+        &state,
+        &format!("/api/v1/users/{user}/factors/{}", factor.id),
+    );
+    let mut response = (StatusCode::CREATED, Json(FactorView::from(factor))).into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
 }
 
 /// A user's factors, oldest first.
