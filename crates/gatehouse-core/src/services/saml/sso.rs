@@ -311,8 +311,17 @@ impl Saml {
             .await?
             .ok_or(Error::NotFound("request"))?;
         // SAML 2.0 Core §3.4.1: ForceAuthn wants a sign-in after the request.
+        // A session too old or idle for the sign-on policies (the org's and
+        // this SP's re-authentication interval, session lifetime, idle
+        // timeout) is treated the same way: sign in again.
+        let limits =
+            signon_policy::session_limits(d, sp.org_id, Some(&PolicyScope::ServiceProvider(sp.id)))
+                .await?;
+        let now = d.clock.now_millis();
         let session = session.filter(|s| {
-            s.org_id == sp.org_id && (!pending.force_authn || s.auth_time >= pending.created_at)
+            s.org_id == sp.org_id
+                && (!pending.force_authn || s.auth_time >= pending.created_at)
+                && !limits.needs_sign_in(s, now)
         });
         let Some(session) = session else {
             if pending.is_passive {
@@ -369,9 +378,13 @@ impl Saml {
             let app = PolicyScope::ServiceProvider(sp.id);
             let asked =
                 requested.as_ref().map(RequestedAuthnContext::needs) == Some(Needs::MultiFactor);
-            let policy = signon_policy::requirement(d, &user, Some(&app), ctx.ip.as_deref())
-                .await?
-                .required;
+            // The session's browser completed a sign-in: a known device. A
+            // remembered device meets the policy where it allows remembering,
+            // never an explicit request for multifactor.
+            let requirement =
+                signon_policy::requirement(d, &user, Some(&app), ctx.ip.as_deref(), true).await?;
+            let policy = requirement.required
+                && !(session.remembered_device && requirement.remember_days > 0);
             if asked || policy {
                 if pending.is_passive {
                     // §3.4.1: a second factor is interaction, which IsPassive forbids.
@@ -402,6 +415,10 @@ impl Saml {
         if !d.store.take_saml_pending(&hash).await? {
             return Err(Error::NotFound("request"));
         }
+        // Using the session for an SP is its activity (the sign-in paths
+        // read it without recording any).
+        let mut session = session;
+        crate::services::sessions::touch(d, &mut session).await?;
         self.success(ctx, &sp, &pending, &session, &user, &class)
             .await
     }
