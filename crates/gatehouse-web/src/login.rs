@@ -31,6 +31,7 @@ use gatehouse_core::ids::OrgId;
 use gatehouse_core::model::{PolicyScope, SsoSession, User};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::mfa::PasswordOutcome;
+use gatehouse_core::services::saml::paths;
 use gatehouse_core::services::{RequestContext, SignIn};
 
 use crate::AppState;
@@ -95,12 +96,10 @@ pub async fn show(
         },
         None => (None, None),
     };
-    if let Some(handle) = &target.request {
-        match reauthenticating(&state, &ctx, &headers, handle).await {
-            Ok(Some(user)) => hint = Some(user.username),
-            Ok(None) => {}
-            Err(page) => return page,
-        }
+    match reauthenticating(&state, &ctx, &headers, &target).await {
+        Ok(Some(user)) => hint = Some(user.username),
+        Ok(None) => {}
+        Err(page) => return page,
     }
     let org = match &target.request {
         Some(handle) => match state.services.oauth.pending_client(handle).await {
@@ -301,25 +300,51 @@ pub(crate) async fn known_device(
         })
 }
 
-/// The user whose existing session must sign in again for the pending
-/// request `handle` (the sign-on policies find it too old or idle).
+/// The user whose existing session must sign in again for where the
+/// sign-in leads (a pending OAuth request, or a pending SAML sign-in the
+/// `return_to` resumes), when the sign-on policies find it too old or idle.
 async fn reauthenticating(
     state: &AppState,
     ctx: &RequestContext,
     headers: &HeaderMap,
-    handle: &str,
+    target: &Target,
 ) -> Result<Option<User>, Response> {
+    let saml = target
+        .return_to
+        .as_deref()
+        .and_then(|path| path.strip_prefix(paths::SSO_RESUME))
+        .and_then(|query| query.strip_prefix('?'))
+        .and_then(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(name, _)| name == "request")
+                .map(|(_, handle)| handle.into_owned())
+        });
+    if target.request.is_none() && saml.is_none() {
+        return Ok(None);
+    }
     let session = match peek_session(state, headers).await {
         Ok(Some(session)) => session,
         Ok(None) => return Ok(None),
         Err(page) => return Err(page.into_response()),
     };
-    state
-        .services
-        .oauth
-        .reauthentication_for(ctx, handle, &session)
-        .await
-        .map_err(|error| error_page(&error).into_response())
+    match (&target.request, saml) {
+        (Some(handle), _) => state
+            .services
+            .oauth
+            .reauthentication_for(ctx, handle, &session)
+            .await
+            .map_err(|error| error_page(&error).into_response()),
+        (None, Some(handle)) => state
+            .services
+            .saml
+            .reauthentication_for(&handle, &session)
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "reading the pending SAML sign-in failed");
+                unavailable()
+            }),
+        (None, None) => Ok(None),
+    }
 }
 
 /// Where a proved first factor (password, sign-in link) leads: signed in,
@@ -384,10 +409,8 @@ pub(crate) async fn finish(
     proved: Proved,
     stepped_up: Option<SsoSession>,
 ) -> Response {
-    if stepped_up.is_none()
-        && let Some(handle) = &target.request
-    {
-        match reauthenticating(state, ctx, headers, handle).await {
+    if stepped_up.is_none() {
+        match reauthenticating(state, ctx, headers, target).await {
             Ok(Some(expected)) if expected.id != user.id => {
                 return Page::message(
                     StatusCode::FORBIDDEN,

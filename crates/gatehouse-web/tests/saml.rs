@@ -434,6 +434,7 @@ async fn service_provider_policy_reauthenticates_an_old_session() {
     let server = TestServer::start().await;
     let sp = register(&server).await;
     user(&server, "ada").await;
+    user(&server, "bob").await;
     common::json(
         server
             .admin()
@@ -464,10 +465,17 @@ async fn service_provider_policy_reauthenticates_an_old_session() {
     server.clock.advance_secs(6 * 60);
     let old = sso_url(&server, &authn_request("_re-3", ACS), None, None);
     let landing = browser.walk(&old, None, Consent::Allow).await.unwrap();
-    assert!(
-        matches!(&landing, Landing::Page(200, html) if html.contains("name=\"password\"")),
-        "{landing:?}"
-    );
+    let Landing::Page(200, html) = &landing else {
+        panic!("{landing:?}")
+    };
+    assert!(html.contains("name=\"password\""), "{html}");
+    assert!(html.contains("value=\"ada\""), "for ada: {html}");
+    // Another account cannot take ada's re-authentication over.
+    let mut form = hidden_fields(html);
+    form.push(("username".into(), "bob".into()));
+    form.push(("password".into(), PASSWORD.into()));
+    let refused = browser.post_form("/login", &form).await.unwrap();
+    assert_eq!(refused.status(), 403);
     let old = sso_url(&server, &authn_request("_re-4", ACS), None, None);
     let (response, _) = posted(
         &browser

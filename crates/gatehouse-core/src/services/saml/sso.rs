@@ -31,7 +31,7 @@ use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::ids::OrgId;
 use crate::model::{
-    AcsEndpoint, PolicyScope, RequestedContext, SamlPending, ServiceProvider, SsoSession,
+    AcsEndpoint, PolicyScope, RequestedContext, SamlPending, ServiceProvider, SsoSession, User,
     UserStatus,
 };
 use crate::secret::TokenHash;
@@ -289,6 +289,44 @@ impl Saml {
             })
             .await?;
         Ok(handle)
+    }
+
+    /// The user who must sign in again when the pending sign-in `handle`,
+    /// continued with `session`, finds it too old or idle for the sign-on
+    /// policies (the org's and the SP's): the re-authentication is of that
+    /// user, and another account must not take the request over.
+    pub async fn reauthentication_for(
+        &self,
+        handle: &str,
+        session: &SsoSession,
+    ) -> Result<Option<User>> {
+        let d = &self.deps;
+        let now = d.clock.now_millis();
+        let Some(pending) = d
+            .store
+            .get_saml_pending(&TokenHash::of(handle), now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(sp) = d.store.get_service_provider(pending.sp_id).await? else {
+            return Ok(None);
+        };
+        if session.org_id != sp.org_id
+            || !signon_policy::session_limits(
+                d,
+                sp.org_id,
+                Some(&PolicyScope::ServiceProvider(sp.id)),
+            )
+            .await?
+            .needs_sign_in(session, now)
+        {
+            return Ok(None);
+        }
+        Ok(d.store
+            .get_user(session.user_id)
+            .await?
+            .filter(|u| u.status == UserStatus::Active))
     }
 
     /// Continues a pending sign-in with the browser's SSO session, if any.
