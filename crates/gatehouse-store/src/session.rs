@@ -19,7 +19,7 @@ use crate::store::{SqlStore, col, id_col, json_col, to_json};
 macro_rules! session_cols {
     () => {
         "id, secret_hash, org_id, user_id, auth_time, amr, acr, created_at, last_seen_at, \
-         expires_at, revoked_at, ip, user_agent"
+         expires_at, revoked_at, ip, user_agent, idle_secs, remembered_device"
     };
 }
 
@@ -38,6 +38,9 @@ fn session_from(row: &impl Record) -> StoreResult<SsoSession> {
         revoked_at: col(row.opt_int("revoked_at"))?,
         ip: col(row.opt_text("ip"))?,
         user_agent: col(row.opt_text("user_agent"))?,
+        idle_secs: col(row.opt_int("idle_secs"))?
+            .map(|secs| u32::try_from(secs).unwrap_or(u32::MAX)),
+        remembered_device: col(row.flag("remembered_device"))?,
     })
 }
 
@@ -49,7 +52,7 @@ impl<DB: Engine> SessionStore for SqlStore<DB> {
             Stmt::new(concat!(
                 "INSERT INTO sso_sessions (",
                 session_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
             ))
             .text(session.id.to_string())
             .text(session.secret_hash.as_str())
@@ -63,7 +66,9 @@ impl<DB: Engine> SessionStore for SqlStore<DB> {
             .int(session.expires_at)
             .opt_int(session.revoked_at)
             .opt_text(session.ip.as_deref())
-            .opt_text(session.user_agent.as_deref()),
+            .opt_text(session.user_agent.as_deref())
+            .opt_int(session.idle_secs.map(i64::from))
+            .flag(session.remembered_device),
             "user",
         )
         .await?;

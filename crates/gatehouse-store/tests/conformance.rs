@@ -115,6 +115,7 @@ conformance!(
     meta_put_if_absent_and_take,
     store_is_empty_until_a_user_or_token_exists,
     session_find_touch_list_and_revoke,
+    session_idle_timeout_and_remembered_device_round_trip,
     code_is_redeemed_once_and_reuse_revokes_the_grant,
     code_concurrent_redemptions_exactly_one_wins,
     refresh_rotates_and_reuse_revokes_the_family,

@@ -64,7 +64,17 @@ async fn password(
         )
         .await
     {
-        Ok(SignIn::Verified { device, .. }) => (Seen::Verified, Some(device)),
+        // The sign-in completes at once here (no second factor): the
+        // browser becomes known, as the web layer does at that point.
+        Ok(SignIn::Verified { user, .. }) => {
+            let cookie = server
+                .services
+                .throttle
+                .complete_sign_in(&from(ip), &user, device)
+                .await
+                .unwrap();
+            (Seen::Verified, Some(cookie))
+        }
         Ok(SignIn::Throttled { retry_after_secs }) => (Seen::Throttled(retry_after_secs), None),
         Err(Error::AuthFailed) => (Seen::Refused, None),
         Err(e) => panic!("unexpected error {e}"),

@@ -25,8 +25,8 @@ use crate::AppState;
 use crate::cookies::Cookie;
 use crate::csrf;
 use crate::extract::Ctx;
-use crate::login::{Target, finish, unavailable};
-use crate::oauth::{FormPairs, QueryPairs, current_session, param, secure};
+use crate::login::{Proved, Target, finish, unavailable};
+use crate::oauth::{FormPairs, QueryPairs, param, peek_session, secure};
 use crate::pages::Page;
 
 pub fn routes() -> Router<AppState> {
@@ -57,7 +57,7 @@ pub(crate) async fn step_up(
     target: &Target,
     handle: &str,
 ) -> Option<Response> {
-    let session = match current_session(state, headers).await {
+    let session = match peek_session(state, headers).await {
         Ok(session) => session?,
         Err(page) => return Some(page.into_response()),
     };
@@ -198,13 +198,18 @@ async fn submit(
         }
         Err(error) => return failure(error),
     };
+    let proved = Proved {
+        amr: verified.amr,
+        acr: verified.acr,
+        remembered_device: false,
+    };
     let mut response = finish(
         &state,
         &ctx,
+        &headers,
         &target,
         &verified.user,
-        verified.amr,
-        verified.acr,
+        proved,
         verified.session,
     )
     .await;

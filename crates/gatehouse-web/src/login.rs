@@ -11,8 +11,15 @@
 //! wrong; core does the same hashing work in every case. An attempt the
 //! brute-force throttle refuses gets the page with 429 and `Retry-After`,
 //! again alike for every login; a full hashing queue gets 503 and `Retry-After`.
-//! A successful sign-in sets the device cookie that marks the browser as known
-//! for the account (core's `services::throttle`).
+//! A completed sign-in (after the second factor where one was asked, never
+//! after the password alone) sets the device cookie that marks the browser
+//! as known for the account (core's `services::throttle`); a browser's first
+//! one is audited as `device.new`.
+//!
+//! When the sign-on policies make an existing session sign in again for a
+//! request (re-authentication interval, an app's session lifetime or idle
+//! timeout), the page asks for the same account, and a sign-in as another
+//! account is refused rather than silently taking the request over.
 
 use axum::Router;
 use axum::extract::State;
@@ -25,6 +32,7 @@ use gatehouse_core::model::{PolicyScope, SsoSession, User};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::services::mfa::{PasskeyAttempt, PasswordOutcome};
 use gatehouse_core::services::passkeys::Discoverable;
+use gatehouse_core::services::saml::paths;
 use gatehouse_core::services::{RequestContext, SignIn};
 
 use crate::AppState;
@@ -32,7 +40,7 @@ use crate::cookies::Cookie;
 use crate::csrf;
 use crate::extract::Ctx;
 use crate::oauth::authorize::step_response;
-use crate::oauth::{FormPairs, QueryPairs, error_page, param, secure};
+use crate::oauth::{FormPairs, QueryPairs, error_page, param, peek_session, secure};
 use crate::pages::Page;
 
 pub fn routes() -> Router<AppState> {
@@ -90,13 +98,18 @@ pub async fn show(
     {
         return page;
     }
-    let (client_name, hint) = match &target.request {
+    let (client_name, mut hint) = match &target.request {
         Some(handle) => match state.services.oauth.login_screen(handle).await {
             Ok(screen) => (Some(screen.client_name), screen.login_hint),
             Err(error) => return error_page(&error).into_response(),
         },
         None => (None, None),
     };
+    match reauthenticating(&state, &ctx, &headers, &target).await {
+        Ok(Some(user)) => hint = Some(user.username),
+        Ok(None) => {}
+        Err(page) => return page,
+    }
     let org = match &target.request {
         Some(handle) => match state.services.oauth.pending_client(handle).await {
             Ok((org, _)) => org,
@@ -175,22 +188,19 @@ pub async fn submit(
                 &ctx,
                 org,
                 client.clone().map(PolicyScope::Client).as_ref(),
+                Cookie::KnownDevice.read(&headers, secure).as_deref(),
                 ceremony,
                 response,
             )
             .await
         {
             Ok(PasskeyAttempt::SignedIn(signed_in)) => {
-                finish(
-                    &state,
-                    &ctx,
-                    &target,
-                    &signed_in.user,
-                    signed_in.amr,
-                    signed_in.acr,
-                    None,
-                )
-                .await
+                let proved = Proved {
+                    amr: signed_in.amr,
+                    acr: signed_in.acr,
+                    remembered_device: false,
+                };
+                finish(&state, &ctx, &headers, &target, &signed_in.user, proved, None).await
             }
             Ok(PasskeyAttempt::Refused) => {
                 login_page(
@@ -235,7 +245,7 @@ pub async fn submit(
     }
     let known = Cookie::KnownDevice.read(&headers, secure).map(Secret::new);
     let (user, known) = match sign_in(&state, &ctx, org, &username, &password, known).await {
-        Ok(SignIn::Verified { user, device }) => (*user, device),
+        Ok(SignIn::Verified { user, known_device }) => (*user, known_device),
         Ok(SignIn::Throttled { retry_after_secs }) => {
             let mut page = login_page(
                 &state,
@@ -290,15 +300,76 @@ pub async fn submit(
             &user,
             client.map(PolicyScope::Client).as_ref(),
             device.as_deref(),
+            known,
         )
         .await;
-    let mut response = after_first_factor(&state, &headers, &ctx, &target, &user, outcome).await;
-    // The password was right: this browser is now known for the account.
-    let lifetime = state.services.throttle.device_lifetime_secs();
-    if let Some(cookie) = Cookie::KnownDevice.set_for(known.expose(), secure, lifetime) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
+    // The browser becomes known only when the sign-in completes (`finish`).
+    after_first_factor(&state, &headers, &ctx, &target, &user, outcome).await
+}
+
+/// Whether the browser's device cookie marks it as a known device of `user`.
+pub(crate) async fn known_device(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+) -> Result<bool, Response> {
+    let cookie = Cookie::KnownDevice.read(headers, secure(state));
+    state
+        .services
+        .throttle
+        .knows(user.id, cookie.as_deref())
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "reading the known device failed");
+            unavailable()
+        })
+}
+
+/// The user whose existing session must sign in again for where the
+/// sign-in leads (a pending OAuth request, or a pending SAML sign-in the
+/// `return_to` resumes), when the sign-on policies find it too old or idle.
+async fn reauthenticating(
+    state: &AppState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    target: &Target,
+) -> Result<Option<User>, Response> {
+    let saml = target
+        .return_to
+        .as_deref()
+        .and_then(|path| path.strip_prefix(paths::SSO_RESUME))
+        .and_then(|query| query.strip_prefix('?'))
+        .and_then(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(name, _)| name == "request")
+                .map(|(_, handle)| handle.into_owned())
+        });
+    if target.request.is_none() && saml.is_none() {
+        return Ok(None);
     }
-    response
+    let session = match peek_session(state, headers).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return Ok(None),
+        Err(page) => return Err(page.into_response()),
+    };
+    match (&target.request, saml) {
+        (Some(handle), _) => state
+            .services
+            .oauth
+            .reauthentication_for(ctx, handle, &session)
+            .await
+            .map_err(|error| error_page(&error).into_response()),
+        (None, Some(handle)) => state
+            .services
+            .saml
+            .reauthentication_for(&handle, &session)
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "reading the pending SAML sign-in failed");
+                unavailable()
+            }),
+        (None, None) => Ok(None),
+    }
 }
 
 /// Where a proved first factor (password, sign-in link) leads: signed in,
@@ -313,8 +384,17 @@ pub(crate) async fn after_first_factor(
     outcome: Result<PasswordOutcome, Error>,
 ) -> Response {
     match outcome {
-        Ok(PasswordOutcome::SignedIn { amr, acr }) => {
-            finish(state, ctx, target, user, amr, acr, None).await
+        Ok(PasswordOutcome::SignedIn {
+            amr,
+            acr,
+            remembered_device,
+        }) => {
+            let proved = Proved {
+                amr,
+                acr,
+                remembered_device,
+            };
+            finish(state, ctx, headers, target, user, proved, None).await
         }
         Ok(PasswordOutcome::SecondFactor(handle)) => {
             crate::factor::challenge_page(state, headers, target, &handle).await
@@ -332,23 +412,72 @@ pub(crate) async fn after_first_factor(
     }
 }
 
-/// Completes a sign-in: starts the SSO session (unless `stepped_up` is the
-/// raised existing one) and continues where the sign-in leads.
+/// What a completed sign-in proved.
+#[derive(Debug)]
+pub(crate) struct Proved {
+    pub(crate) amr: Vec<String>,
+    pub(crate) acr: String,
+    /// A remembered browser stood in for a required second factor.
+    pub(crate) remembered_device: bool,
+}
+
+/// Completes a sign-in: refuses another account taking over a
+/// re-authentication, marks the browser as a known device of the user,
+/// starts the SSO session (unless `stepped_up` is the raised existing one)
+/// and continues where the sign-in leads.
 pub(crate) async fn finish(
     state: &AppState,
     ctx: &RequestContext,
+    headers: &HeaderMap,
     target: &Target,
     user: &User,
-    amr: Vec<String>,
-    acr: String,
+    proved: Proved,
     stepped_up: Option<SsoSession>,
 ) -> Response {
+    if stepped_up.is_none() {
+        match reauthenticating(state, ctx, headers, target).await {
+            Ok(Some(expected)) if expected.id != user.id => {
+                return Page::message(
+                    StatusCode::FORBIDDEN,
+                    "Signed in as another account",
+                    &format!(
+                        "This application asks {} to sign in again. To use another account, sign out first.",
+                        expected.username
+                    ),
+                )
+                .into_response();
+            }
+            Ok(_) => {}
+            Err(page) => return page,
+        }
+    }
+    let presented = Cookie::KnownDevice
+        .read(headers, secure(state))
+        .map(Secret::new);
+    let device = match state
+        .services
+        .throttle
+        .complete_sign_in(ctx, user, presented.as_ref())
+        .await
+    {
+        Ok(device) => device,
+        Err(error) => {
+            tracing::error!(%error, "recording the known device failed");
+            return unavailable();
+        }
+    };
     let (session, cookie_secret) = match stepped_up {
         Some(session) => (session, None),
         None => match state
             .services
             .sessions
-            .start(ctx, user, amr, Some(acr))
+            .start(
+                ctx,
+                user,
+                proved.amr,
+                Some(proved.acr),
+                proved.remembered_device,
+            )
             .await
         {
             Ok((session, secret)) => (session, Some(secret)),
@@ -379,6 +508,10 @@ pub(crate) async fn finish(
     if let Some(secret) = cookie_secret
         && let Some(cookie) = Cookie::Session.set(secret.expose(), secure(state))
     {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    let lifetime = state.services.throttle.device_lifetime_secs();
+    if let Some(cookie) = Cookie::KnownDevice.set_for(device.expose(), secure(state), lifetime) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response

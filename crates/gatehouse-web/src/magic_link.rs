@@ -164,6 +164,10 @@ async fn confirm(
     };
     let device = Cookie::Device.read(&headers, secure);
     let user = redeemed.user;
+    let known = match crate::login::known_device(&state, &headers, &user).await {
+        Ok(known) => known,
+        Err(page) => return page,
+    };
     let outcome = state
         .services
         .mfa
@@ -172,6 +176,7 @@ async fn confirm(
             &user,
             client.map(PolicyScope::Client).as_ref(),
             device.as_deref(),
+            known,
             &["otp"],
         )
         .await;

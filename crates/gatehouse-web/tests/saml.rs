@@ -426,6 +426,71 @@ async fn sp_initiated_sso_through_hosted_sign_in() {
     );
 }
 
+/// An SP's sign-on policy with `reauthenticate_after_minutes` works like
+/// ForceAuthn once the session's sign-in is older than that: the password
+/// again, then assertions without asking until it is that old once more.
+#[tokio::test]
+async fn service_provider_policy_reauthenticates_an_old_session() {
+    let server = TestServer::start().await;
+    let sp = register(&server).await;
+    user(&server, "ada").await;
+    user(&server, "bob").await;
+    common::json(
+        server
+            .admin()
+            .put(&format!(
+                "/api/v1/saml/service-providers/{}/signon-policy",
+                sp["id"].as_str().unwrap()
+            ))
+            .json(&json!({ "reauthenticate_after_minutes": 10 }))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let browser = Browser::new(&server.url("")).unwrap();
+    let first = sso_url(&server, &authn_request("_re-1", ACS), None, None);
+    posted(
+        &browser
+            .walk(&first, Some(("ada", PASSWORD)), Consent::Allow)
+            .await
+            .unwrap(),
+    );
+    // Five minutes on, single sign-on as usual.
+    server.clock.advance_secs(5 * 60);
+    let again = sso_url(&server, &authn_request("_re-2", ACS), None, None);
+    posted(&browser.walk(&again, None, Consent::Allow).await.unwrap());
+    // Eleven minutes after the sign-in: the password again.
+    server.clock.advance_secs(6 * 60);
+    let old = sso_url(&server, &authn_request("_re-3", ACS), None, None);
+    let landing = browser.walk(&old, None, Consent::Allow).await.unwrap();
+    let Landing::Page(200, html) = &landing else {
+        panic!("{landing:?}")
+    };
+    assert!(html.contains("name=\"password\""), "{html}");
+    assert!(html.contains("value=\"ada\""), "for ada: {html}");
+    // Another account cannot take ada's re-authentication over.
+    let mut form = hidden_fields(html);
+    form.push(("username".into(), "bob".into()));
+    form.push(("password".into(), PASSWORD.into()));
+    let refused = browser.post_form("/login", &form).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let old = sso_url(&server, &authn_request("_re-4", ACS), None, None);
+    let (response, _) = posted(
+        &browser
+            .walk(&old, Some(("ada", PASSWORD)), Consent::Allow)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        attr_of(&response, "Response", "InResponseTo").as_deref(),
+        Some("_re-4")
+    );
+    let fresh = sso_url(&server, &authn_request("_re-5", ACS), None, None);
+    posted(&browser.walk(&fresh, None, Consent::Allow).await.unwrap());
+}
+
 /// Replayed request IDs and unregistered ACS URLs are refused with a page;
 /// nothing is posted anywhere.
 #[tokio::test]

@@ -280,7 +280,7 @@ async fn run(engine: &str, url: &str, alg: Algorithm) -> anyhow::Result<()> {
     let ctx = RequestContext::default();
     let (session, _) = services
         .sessions
-        .start(&ctx, &user, vec!["pwd".into()], None)
+        .start(&ctx, &user, vec!["pwd".into()], None, false)
         .await?;
     let basic = format!("Basic {}", STANDARD.encode(format!("{client_id}:{secret}")));
     let (count, elapsed, lat) = load({

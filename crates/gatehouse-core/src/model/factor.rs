@@ -301,6 +301,14 @@ pub enum SecondFactorRule {
     OutsideZones,
     /// For members of the policy's groups.
     Groups,
+    /// When the browser is not a *known device* of the account: one that
+    /// completed a sign-in to this account before (the password alone where
+    /// no second factor was asked, else the password and the second factor
+    /// or its enrolment), proven by the `gatehouse_known_device` cookie whose
+    /// hash the brute-force throttle stores for this user, and whose record
+    /// has not expired (180 days after that sign-in by default). A browser
+    /// that passed only the password stays new.
+    NewDevice,
 }
 
 /// A sign-on policy of an org or of an OAuth client.
@@ -343,6 +351,17 @@ pub struct SignOnPolicy {
     /// only). Imported U2F keys sign with its hash; the second factor asks
     /// browsers for the WebAuthn `appid` extension with it.
     pub webauthn_legacy_appid: Option<String>,
+    /// A session whose last sign-in (`auth_time`) is older than this many
+    /// minutes must sign in again (the password, or whatever first factor)
+    /// before it is used for an app under this policy; 0: never. An org
+    /// policy applies to every app of the org; the smaller non-zero wins.
+    pub reauthenticate_after_minutes: u32,
+    /// Absolute session lifetime in minutes; 0: the server's. An org policy
+    /// sets it when the session starts (never longer than the server's);
+    /// an app policy makes an older session sign in again for that app.
+    pub session_lifetime_minutes: u32,
+    /// Idle timeout in minutes; 0: the server's. As `session_lifetime_minutes`.
+    pub session_idle_minutes: u32,
 }
 
 /// How much a WebAuthn authenticator must prove about itself at registration.
@@ -383,6 +402,9 @@ impl Default for SignOnPolicy {
             webauthn_attestation_cas: Vec::new(),
             webauthn_aaguids: Vec::new(),
             webauthn_legacy_appid: None,
+            reauthenticate_after_minutes: 0,
+            session_lifetime_minutes: 0,
+            session_idle_minutes: 0,
         }
     }
 }

@@ -8,6 +8,14 @@
 //! `amr = ["pwd", "otp"]` (`sms`/`tel` for a phone code, `kba` for a
 //! question) and `acr = "2"`.
 //!
+//! A remembered device ("remember this device for N days") stands in for a
+//! required second factor, but the factor was not performed in this sign-in:
+//! the session gets `acr = "1"`, no `mfa` in `amr`, and is marked
+//! `remembered_device`, which meets a policy's requirement (where the policy
+//! allows remembering) but not an explicit request for two factors
+//! (`acr_values=2`, a SAML MFA `RequestedAuthnContext`): those step up with a
+//! real factor.
+//!
 //! A challenge lasts [`CHALLENGE_TTL_SECS`] and allows [`MAX_ATTEMPTS`] wrong
 //! codes; then the user starts again with the password. Every code is
 //! single-use (compare-and-set in the store), and the challenge itself is
@@ -51,7 +59,13 @@ pub const EMAIL_RESEND_SECS: i64 = 30;
 #[derive(Debug)]
 pub enum PasswordOutcome {
     /// Signed in with what was proved: start the session with these.
-    SignedIn { amr: Vec<String>, acr: String },
+    /// `remembered_device`: a remembered browser stood in for a required
+    /// second factor.
+    SignedIn {
+        amr: Vec<String>,
+        acr: String,
+        remembered_device: bool,
+    },
     /// A second factor is needed; the handle goes into a short-lived cookie.
     SecondFactor(Secret),
 }
@@ -169,17 +183,20 @@ impl Mfa {
     }
 
     /// Decides what follows a correct password of `user` for `app` (if
-    /// the sign-in is for one), given the browser's remembered-device token.
-    /// `Forbidden` when a second factor is required, the user has none and
-    /// the policy does not let them enrol one here.
+    /// the sign-in is for one), given the browser's remembered-device token
+    /// and whether it is a known device of the account (the brute-force
+    /// throttle's; see `SecondFactorRule::NewDevice`). `Forbidden` when a
+    /// second factor is required, the user has none and the policy does
+    /// not let them enrol one here.
     pub async fn after_password(
         &self,
         ctx: &RequestContext,
         user: &User,
         app: Option<&PolicyScope>,
         device: Option<&str>,
+        known_device: bool,
     ) -> Result<PasswordOutcome> {
-        self.after_first_factor(ctx, user, app, device, &["pwd"])
+        self.after_first_factor(ctx, user, app, device, known_device, &["pwd"])
             .await
     }
 
@@ -191,14 +208,16 @@ impl Mfa {
         user: &User,
         app: Option<&PolicyScope>,
         device: Option<&str>,
+        known_device: bool,
         first: &[&str],
     ) -> Result<PasswordOutcome> {
         let d = &self.deps;
-        let req = signon_policy::requirement(d, user, app, ctx.ip.as_deref()).await?;
+        let req = signon_policy::requirement(d, user, app, ctx.ip.as_deref(), known_device).await?;
         let first: Vec<String> = first.iter().map(|m| (*m).to_owned()).collect();
         let password_only = || PasswordOutcome::SignedIn {
             amr: first.clone(),
             acr: acr::SINGLE_FACTOR.to_owned(),
+            remembered_device: false,
         };
         if !req.required {
             return Ok(password_only());
@@ -210,12 +229,12 @@ impl Mfa {
                 .is_device_trusted(&TokenHash::of(device), user.id, now)
                 .await?
         {
-            // The remembered browser stands in for the second factor.
-            let mut amr = first.clone();
-            amr.push("mfa".to_owned());
+            // The remembered browser stands in for the second factor, which
+            // was not performed now: one factor's acr and amr, marked.
             return Ok(PasswordOutcome::SignedIn {
-                amr,
-                acr: acr::MULTI_FACTOR.to_owned(),
+                amr: first.clone(),
+                acr: acr::SINGLE_FACTOR.to_owned(),
+                remembered_device: true,
             });
         }
         if !self.usable_kinds(user, &req.allowed).await?.is_empty() {
@@ -245,12 +264,14 @@ impl Mfa {
     /// with user verification is two factors in one (possession and PIN or
     /// biometric): `amr = ["hwk" or "swk", "user", "mfa"]`, `acr = "2"`.
     /// `None` when refused; `Forbidden` when a policy that requires a second
-    /// factor for `app` does not allow `webauthn`.
+    /// factor for `app` does not allow `webauthn`. `known_device` is the
+    /// browser's known-device cookie (the user is known only afterwards).
     pub async fn passkey_sign_in(
         &self,
         ctx: &RequestContext,
         org: crate::ids::OrgId,
         app: Option<&PolicyScope>,
+        known_device: Option<&str>,
         ceremony: &str,
         response: &str,
     ) -> Result<PasskeyAttempt> {
@@ -280,7 +301,9 @@ impl Mfa {
             self.throttle.failed(ctx, &attempt, &failure).await?;
             return Ok(PasskeyAttempt::Refused);
         };
-        let req = signon_policy::requirement(d, &user, app, ctx.ip.as_deref()).await?;
+        let known_device = self.throttle.knows(user.id, known_device).await?;
+        let req =
+            signon_policy::requirement(d, &user, app, ctx.ip.as_deref(), known_device).await?;
         if req.required && !req.allowed.contains(&FactorKind::Webauthn) {
             let mut audit = d.audit(
                 &format!("user:{}", user.id),
@@ -320,7 +343,8 @@ impl Mfa {
         else {
             return Ok(None);
         };
-        let req = signon_policy::requirement(d, &user, app, ctx.ip.as_deref()).await?;
+        // The session's browser completed a sign-in: it is a known device.
+        let req = signon_policy::requirement(d, &user, app, ctx.ip.as_deref(), true).await?;
         // A user with no usable factor enrols one here when the policy lets
         // them, as at sign-in.
         let enrol = if self.usable_kinds(&user, &req.allowed).await?.is_empty() {

@@ -30,9 +30,11 @@ pub struct PasswordLogin {
 /// What a sign-in attempt came to (a wrong password is `Err(Error::AuthFailed)`).
 #[derive(Debug)]
 pub enum SignIn {
-    /// The password is right and the user active. `device` is the device
-    /// cookie value that marks this browser as known for the user.
-    Verified { user: Box<User>, device: Secret },
+    /// The password is right and the user active. `known_device`: the
+    /// browser's device cookie marks it as known for the user. A browser
+    /// becomes known only when the whole sign-in completes
+    /// ([`crate::services::Throttle::complete_sign_in`]), not here.
+    Verified { user: Box<User>, known_device: bool },
     /// Refused without checking the password: too many recent failures. The
     /// same for every login, whether or not it names an account.
     Throttled { retry_after_secs: u64 },
@@ -157,13 +159,10 @@ impl PasswordLogin {
             Target::new("user", user.id, Some(org)),
             serde_json::json!({}),
         );
-        let device = self
-            .throttle
-            .succeeded(&attempt, user.id, &audit, device)
-            .await?;
+        let known_device = self.throttle.succeeded(&attempt, user.id, &audit).await?;
         Ok(SignIn::Verified {
             user: Box::new(user),
-            device,
+            known_device,
         })
     }
 

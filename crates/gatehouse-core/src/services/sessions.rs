@@ -4,7 +4,15 @@
 //! The cookie holds 256 random bits; the store keeps their SHA-256 only, so a
 //! database leak yields no usable cookie. A session ends at its absolute
 //! lifetime or after an idle period; activity is recorded at most once a minute
-//! so that page loads do not each cost a write.
+//! so that page loads do not each cost a write. The org's sign-on policy may
+//! shorten both for the sessions it starts (never lengthen them); an app's
+//! policy may refuse an older or longer-idle session for that app alone
+//! (`signon_policy::SessionLimits`).
+//!
+//! The sign-in paths read a session without recording activity
+//! ([`Sessions::peek`]): whether it was idle too long for an app is judged
+//! on its activity before that request, and only a use of the session (a
+//! code issued, an assertion sent, an account page) counts as activity.
 //!
 //! Ending a session (logout or an administrator) enqueues its back-channel
 //! logout notifications in the same transaction ([`BackChannel`]).
@@ -18,10 +26,12 @@ use crate::services::Deps;
 use crate::services::audit::Target;
 use crate::services::oauth::BackChannel;
 use crate::services::principal::{AdminPrincipal, RequestContext};
+use crate::services::signon_policy;
 
 /// Authentication context class references (`acr`) a session can carry, as
-/// Keycloak numbers levels of assurance: `1` is one factor (a password), `2`
-/// two factors (a password and a one-time code, or a remembered device).
+/// Keycloak numbers levels of assurance: `1` is one factor (a password, or
+/// a password in a remembered browser), `2` two factors performed in this
+/// sign-in (a password and a one-time code, or a passkey with user verification).
 /// Discovery lists both in `acr_values_supported`; `acr_values=2` asks for a
 /// step-up.
 pub mod acr {
@@ -70,16 +80,27 @@ impl Sessions {
         self.settings
     }
 
-    /// Starts a session for `user`, who just proved who they are with `amr`.
-    /// Returns the session and the cookie secret (shown to the browser only).
+    /// Starts a session for `user`, who just proved who they are with `amr`
+    /// (`remembered_device`: a remembered browser stood in for a required
+    /// second factor). Its lifetime and idle timeout are the org policy's
+    /// where that sets shorter ones than the server's. Returns the session
+    /// and the cookie secret (shown to the browser only).
     pub async fn start(
         &self,
         ctx: &RequestContext,
         user: &User,
         amr: Vec<String>,
         acr: Option<String>,
+        remembered_device: bool,
     ) -> Result<(SsoSession, Secret)> {
         let d = &self.deps;
+        let (max_secs, idle_secs) = signon_policy::session_timeouts(
+            d,
+            user.org_id,
+            self.settings.max_secs,
+            self.settings.idle_secs,
+        )
+        .await?;
         let now = d.clock.now_millis();
         let secret = Secret::new(d.rng.token(32));
         let session = SsoSession {
@@ -92,17 +113,25 @@ impl Sessions {
             acr,
             created_at: now,
             last_seen_at: now,
-            expires_at: now + i64::from(self.settings.max_secs) * 1000,
+            expires_at: now + i64::from(max_secs) * 1000,
             revoked_at: None,
             ip: ctx.ip.clone(),
             user_agent: ctx.user_agent.clone(),
+            idle_secs,
+            remembered_device,
         };
         let audit = d.audit(
             &format!("user:{}", user.id),
             ctx,
             "session.started",
             Target::new("session", session.id, Some(user.org_id)),
-            serde_json::json!({ "amr": session.amr }),
+            serde_json::json!({
+                "amr": session.amr,
+                "acr": session.acr,
+                "remembered_device": remembered_device,
+                "expires_at": session.expires_at,
+                "idle_secs": idle_secs,
+            }),
         );
         d.store.create_session(&session, &audit).await?;
         Ok((session, secret))
@@ -110,19 +139,28 @@ impl Sessions {
 
     /// The active session a cookie secret stands for, recording the activity.
     pub async fn current(&self, cookie: &str) -> Result<Option<SsoSession>> {
-        let d = &self.deps;
-        let Some(mut session) = d.store.find_session(&TokenHash::of(cookie)).await? else {
+        let Some(mut session) = self.peek(cookie).await? else {
             return Ok(None);
         };
-        let now = d.clock.now_millis();
-        if !session.is_active(now, self.idle_ms()) {
-            return Ok(None);
-        }
-        if now - session.last_seen_at >= TOUCH_INTERVAL_MS {
-            d.store.touch_session(session.id, now).await?;
-            session.last_seen_at = now;
-        }
+        self.touch(&mut session).await?;
         Ok(Some(session))
+    }
+
+    /// The active session a cookie secret stands for, without recording
+    /// activity (the sign-in paths: an app's idle limit is judged on the
+    /// activity before the request).
+    pub async fn peek(&self, cookie: &str) -> Result<Option<SsoSession>> {
+        let d = &self.deps;
+        let now = d.clock.now_millis();
+        Ok(d.store
+            .find_session(&TokenHash::of(cookie))
+            .await?
+            .filter(|s| s.is_active(now, self.idle_ms())))
+    }
+
+    /// Records activity on the session (at most once a minute).
+    pub async fn touch(&self, session: &mut SsoSession) -> Result<()> {
+        touch(&self.deps, session).await
     }
 
     /// The session by id if it is still active (for `sid` checks).
@@ -215,4 +253,14 @@ impl Sessions {
     fn idle_ms(&self) -> Millis {
         i64::from(self.settings.idle_secs) * 1000
     }
+}
+
+/// Records activity on `session` at most once a [`TOUCH_INTERVAL_MS`].
+pub(crate) async fn touch(deps: &Deps, session: &mut SsoSession) -> Result<()> {
+    let now = deps.clock.now_millis();
+    if now - session.last_seen_at >= TOUCH_INTERVAL_MS {
+        deps.store.touch_session(session.id, now).await?;
+        session.last_seen_at = now;
+    }
+    Ok(())
 }

@@ -1,16 +1,19 @@
 //! Sign-on policies: when a sign-in needs a second factor, which factors
-//! count, and how long "remember this device" lasts — per org and per OAuth
-//! client. Where both exist the stricter wins: a second factor is required
-//! when either requires it, the allowed factors are those both allow, and
-//! the shorter remember-device period applies.
+//! count, how long "remember this device" lasts, and how old or idle a
+//! session may be before it must sign in again — per org and per app (an
+//! OAuth client or a SAML service provider). Where both exist the stricter
+//! wins: a second factor is required when either requires it, the allowed
+//! factors are those both allow, and the shorter remember-device period,
+//! re-authentication interval, session lifetime and idle timeout apply.
 
 use std::net::IpAddr;
 
 use serde_json::json;
 
+use crate::clock::Millis;
 use crate::error::{Error, FieldError, Result};
 use crate::ids::OrgId;
-use crate::model::{FactorKind, PolicyScope, SecondFactorRule, SignOnPolicy, User};
+use crate::model::{FactorKind, PolicyScope, SecondFactorRule, SignOnPolicy, SsoSession, User};
 use crate::services::Deps;
 use crate::services::audit::Target;
 use crate::services::principal::{AdminPrincipal, RequestContext};
@@ -26,6 +29,52 @@ pub const DEFAULT_FACTORS: [FactorKind; 3] = [
 
 /// Longest "remember this device" period.
 const MAX_REMEMBER_DAYS: u32 = 365;
+/// Longest re-authentication interval: 90 days.
+const MAX_REAUTH_MINUTES: u32 = 90 * 24 * 60;
+/// Longest session lifetime: 90 days.
+const MAX_LIFETIME_MINUTES: u32 = 90 * 24 * 60;
+/// Longest idle timeout: 30 days.
+const MAX_IDLE_MINUTES: u32 = 30 * 24 * 60;
+
+/// How old and idle a session may be for one app, from the org's and the
+/// app's policies (the smallest non-zero value of each); `None`: no limit
+/// beyond the server's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// The last sign-in (`auth_time`) may be at most this old.
+    pub reauthenticate_after_ms: Option<Millis>,
+    /// The session (`created_at`) may be at most this old.
+    pub lifetime_ms: Option<Millis>,
+    /// The session may have been idle (`last_seen_at`) at most this long.
+    pub idle_ms: Option<Millis>,
+}
+
+impl SessionLimits {
+    /// Whether `session` must sign in again before it is used at `now`.
+    pub fn needs_sign_in(&self, session: &SsoSession, now: Millis) -> bool {
+        let over = |limit: Option<Millis>, since: Millis| {
+            limit.is_some_and(|limit| now.saturating_sub(since) > limit)
+        };
+        over(self.reauthenticate_after_ms, session.auth_time)
+            || over(self.lifetime_ms, session.created_at)
+            || over(self.idle_ms, session.last_seen_at)
+    }
+
+    fn tighten(&mut self, policy: &SignOnPolicy) {
+        fn min(limit: &mut Option<Millis>, minutes: u32) {
+            if minutes > 0 {
+                let ms = i64::from(minutes) * 60_000;
+                *limit = Some(limit.map_or(ms, |l| l.min(ms)));
+            }
+        }
+        min(
+            &mut self.reauthenticate_after_ms,
+            policy.reauthenticate_after_minutes,
+        );
+        min(&mut self.lifetime_ms, policy.session_lifetime_minutes);
+        min(&mut self.idle_ms, policy.session_idle_minutes);
+    }
+}
 
 /// What the policies in force ask of one sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,6 +267,34 @@ fn validate(policy: &SignOnPolicy) -> Result<()> {
             format!("at most {MAX_REMEMBER_DAYS} days"),
         ));
     }
+    for (field, value, max, what) in [
+        (
+            "reauthenticate_after_minutes",
+            policy.reauthenticate_after_minutes,
+            MAX_REAUTH_MINUTES,
+            "90 days",
+        ),
+        (
+            "session_lifetime_minutes",
+            policy.session_lifetime_minutes,
+            MAX_LIFETIME_MINUTES,
+            "90 days",
+        ),
+        (
+            "session_idle_minutes",
+            policy.session_idle_minutes,
+            MAX_IDLE_MINUTES,
+            "30 days",
+        ),
+    ] {
+        if value > max {
+            errors.push(FieldError::new(
+                field,
+                "too_large",
+                format!("at most {max} minutes ({what})"),
+            ));
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -238,20 +315,14 @@ fn is_appid(text: &str) -> bool {
         && (url.scheme() == "https" || (url.scheme() == "http" && host == "localhost"))
 }
 
-/// What the org's and the application's (an OAuth client's or a SAML
-/// service provider's) policies ask of `user` signing in from `ip`.
-pub(crate) async fn requirement(
+/// The org's policy and, for an app, the app's.
+async fn policies_for(
     deps: &Deps,
-    user: &User,
+    org: OrgId,
     app: Option<&PolicyScope>,
-    ip: Option<&str>,
-) -> Result<Requirement> {
+) -> Result<Vec<SignOnPolicy>> {
     let mut policies = Vec::new();
-    if let Some(policy) = deps
-        .store
-        .get_signon_policy(&PolicyScope::Org(user.org_id))
-        .await?
-    {
+    if let Some(policy) = deps.store.get_signon_policy(&PolicyScope::Org(org)).await? {
         policies.push(policy);
     }
     if let Some(app) = app
@@ -259,6 +330,58 @@ pub(crate) async fn requirement(
     {
         policies.push(policy);
     }
+    Ok(policies)
+}
+
+/// How old and idle a session of `org` may be for `app` (or, without one,
+/// for the org's own pages).
+pub(crate) async fn session_limits(
+    deps: &Deps,
+    org: OrgId,
+    app: Option<&PolicyScope>,
+) -> Result<SessionLimits> {
+    let mut limits = SessionLimits::default();
+    for policy in policies_for(deps, org, app).await? {
+        limits.tighten(&policy);
+    }
+    Ok(limits)
+}
+
+/// The lifetime and idle timeout (seconds) a new session of `org` gets: the
+/// org policy's where it sets them, never longer than the server's.
+pub(crate) async fn session_timeouts(
+    deps: &Deps,
+    org: OrgId,
+    server_max_secs: u32,
+    server_idle_secs: u32,
+) -> Result<(u32, Option<u32>)> {
+    let Some(policy) = deps.store.get_signon_policy(&PolicyScope::Org(org)).await? else {
+        return Ok((server_max_secs, None));
+    };
+    let secs = |minutes: u32| minutes.saturating_mul(60);
+    let max = match policy.session_lifetime_minutes {
+        0 => server_max_secs,
+        m => secs(m).min(server_max_secs),
+    };
+    let idle = match policy.session_idle_minutes {
+        0 => None,
+        m => Some(secs(m).min(server_idle_secs)),
+    };
+    Ok((max, idle))
+}
+
+/// What the org's and the application's (an OAuth client's or a SAML
+/// service provider's) policies ask of `user` signing in from `ip`, in a
+/// browser that is (`known_device`) or is not a known device of the account
+/// (see [`SecondFactorRule::NewDevice`]).
+pub(crate) async fn requirement(
+    deps: &Deps,
+    user: &User,
+    app: Option<&PolicyScope>,
+    ip: Option<&str>,
+    known_device: bool,
+) -> Result<Requirement> {
+    let policies = policies_for(deps, user.org_id, app).await?;
     let mut requirement = Requirement {
         required: false,
         allowed: DEFAULT_FACTORS.to_vec(),
@@ -288,6 +411,7 @@ pub(crate) async fn requirement(
                     .flatten()
                     .any(|g| policy.groups.contains(&g.id))
             }
+            SecondFactorRule::NewDevice => !known_device,
         };
         requirement.required |= required;
         if !policy.allowed_factors.is_empty() {
@@ -406,5 +530,43 @@ mod tests {
             panic!("accepted")
         };
         assert_eq!(errors[0].field, "network_zones/0");
+    }
+
+    #[test]
+    fn session_durations_have_maxima() {
+        let policy = SignOnPolicy {
+            reauthenticate_after_minutes: MAX_REAUTH_MINUTES,
+            session_lifetime_minutes: MAX_LIFETIME_MINUTES,
+            session_idle_minutes: MAX_IDLE_MINUTES,
+            ..SignOnPolicy::default()
+        };
+        assert!(validate(&policy).is_ok());
+        let policy = SignOnPolicy {
+            session_idle_minutes: MAX_IDLE_MINUTES + 1,
+            ..policy
+        };
+        let Err(Error::Invalid(errors)) = validate(&policy) else {
+            panic!("accepted")
+        };
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "session_idle_minutes");
+    }
+
+    #[test]
+    fn the_smallest_non_zero_limit_wins() {
+        let mut limits = SessionLimits::default();
+        limits.tighten(&SignOnPolicy {
+            reauthenticate_after_minutes: 60,
+            session_idle_minutes: 10,
+            ..SignOnPolicy::default()
+        });
+        limits.tighten(&SignOnPolicy {
+            reauthenticate_after_minutes: 30,
+            session_idle_minutes: 0,
+            ..SignOnPolicy::default()
+        });
+        assert_eq!(limits.reauthenticate_after_ms, Some(30 * 60_000));
+        assert_eq!(limits.lifetime_ms, None);
+        assert_eq!(limits.idle_ms, Some(10 * 60_000));
     }
 }

@@ -19,7 +19,15 @@
 //! transaction with the failure's audit event, and a lockout's own event when
 //! one begins; a success ([`Throttle::succeeded`]) resets the account-and-IP
 //! and device counters (not the account-wide one: an attacker must not be able
-//! to clear it by a success elsewhere) and remembers the browser.
+//! to clear it by a success elsewhere) and extends an already known browser.
+//!
+//! A browser becomes known only when the whole sign-in completes
+//! ([`Throttle::complete_sign_in`]: after the second factor or its enrolment
+//! where one was asked, else after the first factor), never after the
+//! password alone: a stolen password must not make the thief's browser
+//! known, which would exempt it from the account-wide counter and from
+//! policies that ask new devices for a second factor. Its first completed
+//! sign-in is audited as `device.new`.
 //!
 //! The second-factor code uses the same calls with [`Proof::SecondFactor`]
 //! and [`Subject::User`].
@@ -32,7 +40,7 @@ use crate::error::{Error, Result};
 use crate::ids::{OrgId, UserId};
 use crate::model::{
     AuditEvent, CounterKey, CounterState, KnownDevice, Outcome, Proof, Scope, Subject,
-    ThrottlePolicy,
+    ThrottlePolicy, User,
 };
 use crate::secret::{Secret, TokenHash};
 use crate::services::Deps;
@@ -280,32 +288,78 @@ impl Throttle {
     }
 
     /// Records a successful attempt by `user`: resets its account-and-IP and
-    /// device counters, remembers the browser, writes `success`. Returns the
-    /// device cookie to set: the presented one when it was already known for
-    /// this user, else a new one (never one the browser was handed by someone
-    /// else and that we did not issue for this account).
+    /// device counters, extends the browser's known-device record when it
+    /// is already known for this user (a browser not yet known becomes known
+    /// only at [`Self::complete_sign_in`]), writes `success`. Returns whether
+    /// the browser is a known device of the user.
     pub async fn succeeded(
         &self,
         attempt: &Attempt,
         user: UserId,
         success: &AuditEvent,
-        device: Option<&Secret>,
-    ) -> Result<Secret> {
+    ) -> Result<bool> {
         let d = &self.deps;
         let now = d.clock.now_millis();
-        let cookie = match (device, &attempt.known_device) {
-            (Some(cookie), Some(_)) => cookie.clone(),
-            _ => Secret::new(d.rng.token(DEVICE_TOKEN_BYTES)),
-        };
-        let known = KnownDevice {
-            token_hash: TokenHash::of(cookie.expose()),
+        let known = attempt.known_device.as_ref().map(|hash| KnownDevice {
+            token_hash: hash.clone(),
             user_id: user,
             last_used_at: now,
             expires_at: now.saturating_add(self.settings.device_lifetime_ms),
-        };
+        });
         d.store
-            .record_sign_in(&attempt.reset, Some(&known), success)
+            .record_sign_in(&attempt.reset, known.as_ref(), success)
             .await?;
+        Ok(known.is_some())
+    }
+
+    /// Whether the browser whose device cookie is `cookie` is a known device
+    /// of `user` (a record for this user, not expired).
+    pub async fn knows(&self, user: UserId, cookie: Option<&str>) -> Result<bool> {
+        match cookie {
+            Some(cookie) if !cookie.is_empty() => Ok(self
+                .deps
+                .store
+                .is_known_device(&TokenHash::of(cookie), user, self.deps.clock.now_millis())
+                .await?),
+            _ => Ok(false),
+        }
+    }
+
+    /// A sign-in of `user` completed in the browser that sent device cookie
+    /// `presented`: the browser is (now) a known device of the user. Returns
+    /// the device cookie to set: the presented one when it was already known
+    /// for this user, else a new one, recorded with a `device.new` audit
+    /// event (never one the browser was handed by someone else and that we
+    /// did not issue for this account).
+    pub async fn complete_sign_in(
+        &self,
+        ctx: &RequestContext,
+        user: &User,
+        presented: Option<&Secret>,
+    ) -> Result<Secret> {
+        let d = &self.deps;
+        if let Some(cookie) = presented
+            && self.knows(user.id, Some(cookie.expose())).await?
+        {
+            return Ok(cookie.clone());
+        }
+        let now = d.clock.now_millis();
+        let cookie = Secret::new(d.rng.token(DEVICE_TOKEN_BYTES));
+        let known = KnownDevice {
+            token_hash: TokenHash::of(cookie.expose()),
+            user_id: user.id,
+            last_used_at: now,
+            expires_at: now.saturating_add(self.settings.device_lifetime_ms),
+        };
+        let audit = d.audit(
+            &format!("user:{}", user.id),
+            ctx,
+            "device.new",
+            Target::new("user", user.id, Some(user.org_id)),
+            // The event's own ip and user agent say where the browser is.
+            serde_json::json!({}),
+        );
+        d.store.record_sign_in(&[], Some(&known), &audit).await?;
         Ok(cookie)
     }
 

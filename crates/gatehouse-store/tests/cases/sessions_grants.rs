@@ -38,6 +38,8 @@ pub(crate) async fn signed_in(store: &dyn Store, fx: &Fx) -> (OrgId, UserId, Sso
         revoked_at: None,
         ip: Some("192.0.2.1".into()),
         user_agent: Some("test".into()),
+        idle_secs: None,
+        remembered_device: false,
     };
     store
         .create_session(&session, &fx.audit("session.started", "s"))
@@ -102,6 +104,56 @@ impl V7 for uuid::Uuid {
         uuid::Builder::from_unix_timestamp_millis(u64::try_from(millis).unwrap(), &random)
             .into_uuid()
     }
+}
+
+/// A session keeps its own idle timeout (from the org's sign-on policy) and
+/// whether a remembered device stood in for its second factor; a session
+/// without an idle timeout reads back as `None` (the server's).
+pub async fn session_idle_timeout_and_remembered_device_round_trip(store: Arc<dyn Store>) {
+    let fx = Fx::new();
+    let (org, user, plain, _) = signed_in(&*store, &fx).await;
+    assert_eq!(plain.idle_secs, None);
+    assert!(!plain.remembered_device);
+    assert_eq!(
+        store.get_session(plain.id).await.unwrap(),
+        Some(plain.clone())
+    );
+
+    let now = fx.now();
+    let secret = SystemRng::new().token(32);
+    let session = SsoSession {
+        id: SessionId(uuid::Uuid::now_v7_from(now)),
+        secret_hash: TokenHash::of(&secret),
+        org_id: org,
+        user_id: user,
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        acr: Some("1".into()),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + 3_600_000,
+        revoked_at: None,
+        ip: None,
+        user_agent: None,
+        idle_secs: Some(300),
+        remembered_device: true,
+    };
+    store
+        .create_session(&session, &fx.audit("session.started", "s2"))
+        .await
+        .unwrap();
+    let read = store
+        .find_session(&TokenHash::of(&secret))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, session);
+    // Its own idle timeout governs, not the server's 30 minutes.
+    assert!(read.is_active(now + 299_000, 1_800_000));
+    assert!(!read.is_active(now + 300_000, 1_800_000));
+    assert!(plain.is_active(plain.last_seen_at + 300_000, 1_800_000));
+    let listed = store.list_sessions(user, now).await.unwrap();
+    assert!(listed.iter().any(|s| s == &session), "{listed:?}");
 }
 
 pub async fn session_find_touch_list_and_revoke(store: Arc<dyn Store>) {

@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::services::oauth::AuthorizeStep;
 
-use super::{FormPairs, QueryPairs, current_session, error_page, found, redirect_to_client};
+use super::{FormPairs, QueryPairs, error_page, found, peek_session, redirect_to_client};
 use crate::AppState;
 use crate::extract::Ctx;
 
@@ -38,7 +38,7 @@ async fn authorize(
     headers: HeaderMap,
     pairs: Vec<(String, String)>,
 ) -> Response {
-    let session = match current_session(&state, &headers).await {
+    let session = match peek_session(&state, &headers).await {
         Ok(session) => session,
         Err(page) => return page.into_response(),
     };

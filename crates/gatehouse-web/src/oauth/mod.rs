@@ -164,22 +164,42 @@ pub async fn current_session(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<SsoSession>, Page> {
+    session_of(state, headers, true).await
+}
+
+/// As [`current_session`] without recording activity: for the sign-in
+/// paths (authorize, SAML SSO, the sign-in and second-factor pages), where
+/// an app's idle limit is judged on the activity before the request and
+/// only a use of the session counts as activity.
+pub async fn peek_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<SsoSession>, Page> {
+    session_of(state, headers, false).await
+}
+
+async fn session_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    touch: bool,
+) -> Result<Option<SsoSession>, Page> {
     let Some(cookie) = Cookie::Session.read(headers, secure(state)) else {
         return Ok(None);
     };
-    state
-        .services
-        .sessions
-        .current(&cookie)
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "reading the session failed");
-            Page::message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "Sign-in is temporarily unavailable. Try again in a moment.",
-            )
-        })
+    let sessions = &state.services.sessions;
+    let found = if touch {
+        sessions.current(&cookie).await
+    } else {
+        sessions.peek(&cookie).await
+    };
+    found.map_err(|error| {
+        tracing::error!(%error, "reading the session failed");
+        Page::message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "Sign-in is temporarily unavailable. Try again in a moment.",
+        )
+    })
 }
 
 /// The page for an authorization error that must not be redirected (RFC 6749 §4.1.2.1).

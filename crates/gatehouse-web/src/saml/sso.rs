@@ -15,7 +15,7 @@ use super::{auto_post, error_page};
 use crate::AppState;
 use crate::extract::Ctx;
 use crate::login::Target;
-use crate::oauth::{FormPairs, OAuthReply, QueryPairs, current_session, found, param};
+use crate::oauth::{FormPairs, OAuthReply, QueryPairs, found, param, peek_session};
 use crate::pages::Page;
 
 /// `GET /saml/sso`: an AuthnRequest on the Redirect binding, or
@@ -88,7 +88,7 @@ async fn continue_with(
     headers: &HeaderMap,
     handle: &str,
 ) -> Response {
-    let session = match current_session(state, headers).await {
+    let session = match peek_session(state, headers).await {
         Ok(session) => session,
         Err(page) => return page.into_response(),
     };

@@ -372,9 +372,31 @@ impl OAuth {
                 .await?
             {
                 SessionFit::StepUp => Some(working.client.client_id),
-                SessionFit::Satisfies | SessionFit::SignIn => None,
+                SessionFit::Satisfies | SessionFit::SignIn | SessionFit::Reauthenticate => None,
             },
         )
+    }
+
+    /// The user who must sign in again when a pending request, continued
+    /// with `session`, finds it too old or idle for the sign-on policies
+    /// (`reauthenticate_after_minutes`, an app's shorter session lifetime or
+    /// idle timeout): the re-authentication is of that user, and another
+    /// account must not take the request over.
+    pub async fn reauthentication_for(
+        &self,
+        ctx: &RequestContext,
+        handle: &str,
+        session: &SsoSession,
+    ) -> Result<Option<User>, OAuthError> {
+        let working = self.load(handle).await?;
+        let Some(user) = self.session_user(session).await? else {
+            return Ok(None);
+        };
+        let now = self.deps.clock.now_millis();
+        let fit = self
+            .session_satisfies(ctx, &working, session, &user, now)
+            .await?;
+        Ok((fit == SessionFit::Reauthenticate).then_some(user))
     }
 
     /// Whether the session's sign-in is good enough for this request: the
@@ -441,18 +463,32 @@ impl OAuth {
                 }
             }
         }
-        let multifactor = session.acr.as_deref() == Some(acr::MULTI_FACTOR);
-        let asks_multifactor = request.acr_values.iter().any(|v| v == acr::MULTI_FACTOR);
-        let policy_requires = !multifactor
-            && signon_policy::requirement(
-                &self.deps,
-                user,
-                Some(&PolicyScope::Client(working.client.client_id.clone())),
-                ctx.ip.as_deref(),
-            )
+        let app = PolicyScope::Client(working.client.client_id.clone());
+        // The sign-on policies' re-authentication interval, session lifetime
+        // and idle timeout (the org's and this client's, the smallest wins):
+        // a session past one signs in again with its first factor, as if
+        // `max_age` were that interval, whatever factors the user has.
+        if signon_policy::session_limits(&self.deps, user.org_id, Some(&app))
             .await
             .map_err(server_error)?
-            .required;
+            .needs_sign_in(session, now)
+        {
+            return Ok(SessionFit::Reauthenticate);
+        }
+        let multifactor = session.acr.as_deref() == Some(acr::MULTI_FACTOR);
+        let asks_multifactor = request.acr_values.iter().any(|v| v == acr::MULTI_FACTOR);
+        let policy_requires = if multifactor {
+            false
+        } else {
+            // The session's browser completed a sign-in: a known device.
+            let requirement =
+                signon_policy::requirement(&self.deps, user, Some(&app), ctx.ip.as_deref(), true)
+                    .await
+                    .map_err(server_error)?;
+            // A remembered device meets a policy's requirement where the
+            // policy allows remembering, never an explicit `acr_values=2`.
+            requirement.required && !(session.remembered_device && requirement.remember_days > 0)
+        };
         if !too_old && (multifactor || (!asks_multifactor && !policy_requires)) {
             return Ok(SessionFit::Satisfies);
         }
@@ -587,6 +623,11 @@ impl OAuth {
             .create_code_grant(&grant, &stored, &audit)
             .await
             .map_err(server_error)?;
+        // Using the session for an app is its activity (the sign-in paths
+        // read it without recording any).
+        crate::services::sessions::touch(&self.deps, &mut session.clone())
+            .await
+            .map_err(server_error)?;
         Ok(AuthorizeStep::Redirect(
             request.code_response(&code, &self.issuer),
         ))
@@ -601,6 +642,9 @@ enum SessionFit {
     StepUp,
     /// Sign in again.
     SignIn,
+    /// The same user signs in again: the sign-on policies find the session
+    /// too old or idle for this client.
+    Reauthenticate,
 }
 
 fn login_screen(working: &Working, handle: &str) -> LoginScreen {

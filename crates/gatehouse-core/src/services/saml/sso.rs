@@ -31,7 +31,7 @@ use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::ids::OrgId;
 use crate::model::{
-    AcsEndpoint, PolicyScope, RequestedContext, SamlPending, ServiceProvider, SsoSession,
+    AcsEndpoint, PolicyScope, RequestedContext, SamlPending, ServiceProvider, SsoSession, User,
     UserStatus,
 };
 use crate::secret::TokenHash;
@@ -291,6 +291,44 @@ impl Saml {
         Ok(handle)
     }
 
+    /// The user who must sign in again when the pending sign-in `handle`,
+    /// continued with `session`, finds it too old or idle for the sign-on
+    /// policies (the org's and the SP's): the re-authentication is of that
+    /// user, and another account must not take the request over.
+    pub async fn reauthentication_for(
+        &self,
+        handle: &str,
+        session: &SsoSession,
+    ) -> Result<Option<User>> {
+        let d = &self.deps;
+        let now = d.clock.now_millis();
+        let Some(pending) = d
+            .store
+            .get_saml_pending(&TokenHash::of(handle), now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(sp) = d.store.get_service_provider(pending.sp_id).await? else {
+            return Ok(None);
+        };
+        if session.org_id != sp.org_id
+            || !signon_policy::session_limits(
+                d,
+                sp.org_id,
+                Some(&PolicyScope::ServiceProvider(sp.id)),
+            )
+            .await?
+            .needs_sign_in(session, now)
+        {
+            return Ok(None);
+        }
+        Ok(d.store
+            .get_user(session.user_id)
+            .await?
+            .filter(|u| u.status == UserStatus::Active))
+    }
+
     /// Continues a pending sign-in with the browser's SSO session, if any.
     pub async fn sso_resume(
         &self,
@@ -311,8 +349,17 @@ impl Saml {
             .await?
             .ok_or(Error::NotFound("request"))?;
         // SAML 2.0 Core §3.4.1: ForceAuthn wants a sign-in after the request.
+        // A session too old or idle for the sign-on policies (the org's and
+        // this SP's re-authentication interval, session lifetime, idle
+        // timeout) is treated the same way: sign in again.
+        let limits =
+            signon_policy::session_limits(d, sp.org_id, Some(&PolicyScope::ServiceProvider(sp.id)))
+                .await?;
+        let now = d.clock.now_millis();
         let session = session.filter(|s| {
-            s.org_id == sp.org_id && (!pending.force_authn || s.auth_time >= pending.created_at)
+            s.org_id == sp.org_id
+                && (!pending.force_authn || s.auth_time >= pending.created_at)
+                && !limits.needs_sign_in(s, now)
         });
         let Some(session) = session else {
             if pending.is_passive {
@@ -369,9 +416,13 @@ impl Saml {
             let app = PolicyScope::ServiceProvider(sp.id);
             let asked =
                 requested.as_ref().map(RequestedAuthnContext::needs) == Some(Needs::MultiFactor);
-            let policy = signon_policy::requirement(d, &user, Some(&app), ctx.ip.as_deref())
-                .await?
-                .required;
+            // The session's browser completed a sign-in: a known device. A
+            // remembered device meets the policy where it allows remembering,
+            // never an explicit request for multifactor.
+            let requirement =
+                signon_policy::requirement(d, &user, Some(&app), ctx.ip.as_deref(), true).await?;
+            let policy = requirement.required
+                && !(session.remembered_device && requirement.remember_days > 0);
             if asked || policy {
                 if pending.is_passive {
                     // §3.4.1: a second factor is interaction, which IsPassive forbids.
@@ -402,6 +453,10 @@ impl Saml {
         if !d.store.take_saml_pending(&hash).await? {
             return Err(Error::NotFound("request"));
         }
+        // Using the session for an SP is its activity (the sign-in paths
+        // read it without recording any).
+        let mut session = session;
+        crate::services::sessions::touch(d, &mut session).await?;
         self.success(ctx, &sp, &pending, &session, &user, &class)
             .await
     }
