@@ -225,40 +225,56 @@ async fn add_passkey(
         )
         .await;
     }
-    match state
+    let result = state
         .services
         .account
         .finish_passkey(&ctx, &session, ceremony, response, name)
-        .await
-    {
-        Ok(_) => {
-            page(
-                &state,
-                &headers,
-                &session,
-                StatusCode::OK,
-                Some("Passkey added."),
-                None,
-            )
-            .await
-        }
+        .await;
+    let said = ("Passkey added.", "The passkey was not added");
+    after_change(&state, &headers, &session, result, said).await
+}
+
+/// The page after a change: `said.0` as its notice, or for a refused
+/// input `said.1` and the first validation message (400).
+async fn after_change<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: &SsoSession,
+    result: Result<T, Error>,
+    said: (&str, &str),
+) -> Response {
+    let (done, refused) = said;
+    match result {
+        Ok(_) => page(state, headers, session, StatusCode::OK, Some(done), None).await,
         Err(Error::Invalid(errors)) => {
-            let message = errors
-                .first()
-                .map(|e| e.message.clone())
-                .unwrap_or_default();
-            page(
-                &state,
-                &headers,
-                &session,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(&format!("The passkey was not added: {message}.")),
-            )
-            .await
+            refused_page(state, headers, session, refused, &errors).await
         }
         Err(error) => failure(error),
     }
+}
+
+/// The page with `refused` and the first validation message (400).
+async fn refused_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: &SsoSession,
+    refused: &str,
+    errors: &[gatehouse_core::FieldError],
+) -> Response {
+    let message = errors
+        .first()
+        .map(|e| e.message.clone())
+        .unwrap_or_default();
+    let error = format!("{refused}: {message}.");
+    page(
+        state,
+        headers,
+        session,
+        StatusCode::BAD_REQUEST,
+        None,
+        Some(&error),
+    )
+    .await
 }
 
 /// `POST /account/security/totp`: a new pending TOTP factor and its QR code.
@@ -380,35 +396,8 @@ async fn set_question(
         .account
         .set_question(&ctx, &session, question, &answer)
         .await;
-    match result {
-        Ok(_) => {
-            page(
-                &state,
-                &headers,
-                &session,
-                StatusCode::OK,
-                Some("Security question saved."),
-                None,
-            )
-            .await
-        }
-        Err(Error::Invalid(errors)) => {
-            let message = errors
-                .first()
-                .map(|e| e.message.clone())
-                .unwrap_or_default();
-            page(
-                &state,
-                &headers,
-                &session,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(&format!("The question was not saved: {message}.")),
-            )
-            .await
-        }
-        Err(error) => failure(error),
-    }
+    let said = ("Security question saved.", "The question was not saved");
+    after_change(&state, &headers, &session, result, said).await
 }
 
 /// `POST /account/security/phone`: `phone` (E.164) and `channel` (`sms`
@@ -450,17 +439,12 @@ async fn enrol_phone(
             Some(COULD_NOT_SEND),
         ),
         Err(Error::Invalid(errors)) => {
-            let message = errors
-                .first()
-                .map(|e| e.message.clone())
-                .unwrap_or_default();
-            page(
+            refused_page(
                 &state,
                 &headers,
                 &session,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(&format!("The phone was not added: {message}.")),
+                "The phone was not added",
+                &errors,
             )
             .await
         }
