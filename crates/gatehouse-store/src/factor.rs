@@ -23,6 +23,28 @@ macro_rules! factor_cols {
     };
 }
 
+/// The statement that stores a new factor row.
+pub(crate) fn insert_factor(factor: &Factor) -> Stmt {
+    Stmt::new(concat!(
+        "INSERT INTO factors (",
+        factor_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    ))
+    .text(factor.id.to_string())
+    .text(factor.user_id.to_string())
+    .text(factor.org_id.to_string())
+    .text(factor.kind.as_str())
+    .text(factor.status.as_str())
+    .opt_text(factor.sealed_secret.as_deref())
+    .opt_int(factor.last_step)
+    .int(factor.created_at)
+    .opt_int(factor.activated_at)
+    .opt_int(factor.last_used_at)
+    .opt_text(factor.detail.as_deref())
+    .opt_text(factor.hint.as_deref())
+    .opt_text(factor.answer_hash.as_deref())
+}
+
 fn factor_from(row: &impl Record) -> StoreResult<Factor> {
     let kind = col(row.text("kind"))?;
     let status = col(row.text("status"))?;
@@ -50,24 +72,7 @@ impl<DB: Engine> FactorStore for SqlStore<DB> {
     async fn create_factor(&self, factor: &Factor, audit: &AuditEvent) -> StoreResult<()> {
         let mut w = self.write().await?;
         w.execute(
-            Stmt::new(concat!(
-                "INSERT INTO factors (",
-                factor_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-            ))
-            .text(factor.id.to_string())
-            .text(factor.user_id.to_string())
-            .text(factor.org_id.to_string())
-            .text(factor.kind.as_str())
-            .text(factor.status.as_str())
-            .opt_text(factor.sealed_secret.as_deref())
-            .opt_int(factor.last_step)
-            .int(factor.created_at)
-            .opt_int(factor.activated_at)
-            .opt_int(factor.last_used_at)
-            .opt_text(factor.detail.as_deref())
-            .opt_text(factor.hint.as_deref())
-            .opt_text(factor.answer_hash.as_deref()),
+            insert_factor(factor),
             "user",
         )
         .await?;
@@ -195,24 +200,7 @@ impl<DB: Engine> FactorStore for SqlStore<DB> {
             .map(|row| id_col(row, "id"))
             .collect::<StoreResult<Vec<FactorId>>>()?;
         w.execute(
-            Stmt::new(concat!(
-                "INSERT INTO factors (",
-                factor_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-            ))
-            .text(factor.id.to_string())
-            .text(factor.user_id.to_string())
-            .text(factor.org_id.to_string())
-            .text(factor.kind.as_str())
-            .text(factor.status.as_str())
-            .opt_text(factor.sealed_secret.as_deref())
-            .opt_int(factor.last_step)
-            .int(factor.created_at)
-            .opt_int(factor.activated_at)
-            .opt_int(factor.last_used_at)
-            .opt_text(factor.detail.as_deref())
-            .opt_text(factor.hint.as_deref())
-            .opt_text(factor.answer_hash.as_deref()),
+            insert_factor(factor),
             "user",
         )
         .await?;

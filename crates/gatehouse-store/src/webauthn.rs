@@ -70,19 +70,7 @@ impl<DB: Engine> WebauthnStore for SqlStore<DB> {
     ) -> StoreResult<()> {
         let mut w = self.write().await?;
         w.execute(
-            Stmt::new(
-                "INSERT INTO factors (id, user_id, org_id, kind, status, sealed_secret, last_step, \
-                 created_at, activated_at, last_used_at) \
-                 VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6, $7, $8)",
-            )
-            .text(factor.id.to_string())
-            .text(factor.user_id.to_string())
-            .text(factor.org_id.to_string())
-            .text(factor.kind.as_str())
-            .text(factor.status.as_str())
-            .int(factor.created_at)
-            .opt_int(factor.activated_at)
-            .opt_int(factor.last_used_at),
+            crate::factor::insert_factor(factor),
             "user",
         )
         .await?;
