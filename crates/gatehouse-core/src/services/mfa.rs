@@ -263,7 +263,8 @@ impl Mfa {
     /// credential (ceremony of `Passkeys::begin_discoverable`). A passkey
     /// with user verification is two factors in one (possession and PIN or
     /// biometric): `amr = ["hwk" or "swk", "user", "mfa"]`, `acr = "2"`.
-    /// `None` when refused; `Forbidden` when a policy that requires a second
+    /// `Refused` (counted on the client IP's counter) or `Throttled` when
+    /// not accepted; `Forbidden` when a policy that requires a second
     /// factor for `app` does not allow `webauthn`. `known_device` is the
     /// browser's known-device cookie (the user is known only afterwards).
     pub async fn passkey_sign_in(
