@@ -71,11 +71,7 @@ fn factor_from(row: &impl Record) -> StoreResult<Factor> {
 impl<DB: Engine> FactorStore for SqlStore<DB> {
     async fn create_factor(&self, factor: &Factor, audit: &AuditEvent) -> StoreResult<()> {
         let mut w = self.write().await?;
-        w.execute(
-            insert_factor(factor),
-            "user",
-        )
-        .await?;
+        w.execute(insert_factor(factor), "user").await?;
         w.audit(audit).await?;
         w.commit().await
     }
@@ -199,11 +195,7 @@ impl<DB: Engine> FactorStore for SqlStore<DB> {
             .iter()
             .map(|row| id_col(row, "id"))
             .collect::<StoreResult<Vec<FactorId>>>()?;
-        w.execute(
-            insert_factor(factor),
-            "user",
-        )
-        .await?;
+        w.execute(insert_factor(factor), "user").await?;
         w.audit(audit).await?;
         w.commit().await?;
         Ok(replaced)

@@ -69,11 +69,8 @@ impl<DB: Engine> WebauthnStore for SqlStore<DB> {
         audit: &AuditEvent,
     ) -> StoreResult<()> {
         let mut w = self.write().await?;
-        w.execute(
-            crate::factor::insert_factor(factor),
-            "user",
-        )
-        .await?;
+        w.execute(crate::factor::insert_factor(factor), "user")
+            .await?;
         w.execute(
             Stmt::new(concat!(
                 "INSERT INTO webauthn_credentials (",
