@@ -189,6 +189,12 @@ async fn passkey_registration(server: TestServer) {
     let (browser, page) = signed_in(&server, "ada").await;
     assert!(page.contains("data-webauthn=\"create\""), "{page}");
     assert!(page.contains("<script src=\"/assets/webauthn.js\""));
+    // A passkey is asked to be discoverable where the authenticator can,
+    // so it can sign in without a username; user verification is required.
+    let options: Value = serde_json::from_str(&last_field(&page, "webauthn_options")).unwrap();
+    let selection = &options["publicKey"]["authenticatorSelection"];
+    assert_eq!(selection["residentKey"], "preferred");
+    assert_eq!(selection["userVerification"], "required");
     let mut key = authenticator();
     let registered = register_passkey(&server, &browser, &page, &mut key, "My key").await;
     assert!(

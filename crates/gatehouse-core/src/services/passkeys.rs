@@ -275,6 +275,10 @@ impl Passkeys {
                 (options, Registration::SecurityKey(state))
             }
         };
+        let mut options = serde_json::to_value(&options).map_err(internal)?;
+        if kind == KeyKind::Passkey {
+            prefer_discoverable(&mut options)?;
+        }
         self.open(
             CeremonyKind::Register,
             Some(user),
@@ -899,6 +903,25 @@ impl U2fRegistration<'_> {
             attestation_format: AttestationFormat::FIDOU2F,
         })
     }
+}
+
+/// Asks the authenticator for a discoverable credential where it can make
+/// one (`residentKey: "preferred"`), so that the passkey can sign in without
+/// a username. webauthn-rs's passkey registration asks for none
+/// (`discouraged`), and security keys honour that; its verification does not
+/// depend on it. The other kind, a security key, keeps `discouraged`: it
+/// serves as second factor only, and keys have few resident slots.
+fn prefer_discoverable(options: &mut serde_json::Value) -> Result<()> {
+    let Some(selection) = options
+        .get_mut("publicKey")
+        .and_then(|pk| pk.get_mut("authenticatorSelection"))
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return Err(internal("creation options without authenticatorSelection"));
+    };
+    selection.insert("residentKey".to_owned(), json!("preferred"));
+    selection.insert("requireResidentKey".to_owned(), json!(false));
+    Ok(())
 }
 
 /// Asks for the `appid` extension (WebAuthn §10.1.1) in the options sent to
