@@ -1277,6 +1277,12 @@ async fn imported_u2f_key_signs_in_through_the_appid_extension() {
     let answer = key.answer(&server, &options, APPID, true, 10);
     assert!(answer_factor(&browser, &page, answer).await);
 
+    // Registrations ask browsers to refuse keys registered under the AppID
+    // (`appidExclude`), so an imported key is not registered twice.
+    let page = get_page(&server, &browser, "/account/security").await;
+    let options: Value = serde_json::from_str(&last_field(&page, "webauthn_options")).unwrap();
+    assert_eq!(options["publicKey"]["extensions"]["appidExclude"], APPID);
+
     let actions = audit_actions(&server).await;
     assert!(
         actions.contains(&("factor.enrolled".into(), "success".into())),

@@ -279,6 +279,9 @@ impl Passkeys {
         if kind == KeyKind::Passkey {
             prefer_discoverable(&mut options)?;
         }
+        if let Some(appid) = &policy.webauthn_legacy_appid {
+            exclude_legacy_keys(&mut options, appid)?;
+        }
         self.open(
             CeremonyKind::Register,
             Some(user),
@@ -924,6 +927,33 @@ fn prefer_discoverable(options: &mut serde_json::Value) -> Result<()> {
     Ok(())
 }
 
+/// Asks the browser to refuse a key already registered under the org's old
+/// U2F AppID (the `appidExclude` extension, WebAuthn §10.1.2): an imported
+/// U2F key is not registered a second time as a new credential.
+fn exclude_legacy_keys(options: &mut serde_json::Value, appid: &str) -> Result<()> {
+    set_extension(options, "appidExclude", appid)
+}
+
+/// Sets the client extension input `name` in WebAuthn options (webauthn-rs
+/// JSON: `{"publicKey": {…, "extensions": {…}}}`).
+fn set_extension(options: &mut serde_json::Value, name: &str, value: &str) -> Result<()> {
+    let Some(public_key) = options
+        .get_mut("publicKey")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return Err(internal("WebAuthn options without publicKey"));
+    };
+    let extensions = public_key.entry("extensions").or_insert_with(|| json!({}));
+    if extensions.is_null() {
+        *extensions = json!({});
+    }
+    let Some(extensions) = extensions.as_object_mut() else {
+        return Err(internal("WebAuthn extensions are not an object"));
+    };
+    extensions.insert(name.to_owned(), json!(value));
+    Ok(())
+}
+
 /// Asks for the `appid` extension (WebAuthn §10.1.1) in the options sent to
 /// the browser, and records the AppID in the ceremony state, where
 /// webauthn-rs looks for it: an assertion whose client reports the
@@ -936,20 +966,7 @@ fn with_legacy_appid(
     state: &mut serde_json::Value,
     appid: &str,
 ) -> Result<()> {
-    let Some(public_key) = options
-        .get_mut("publicKey")
-        .and_then(serde_json::Value::as_object_mut)
-    else {
-        return Err(internal("assertion options without publicKey"));
-    };
-    let extensions = public_key.entry("extensions").or_insert_with(|| json!({}));
-    if extensions.is_null() {
-        *extensions = json!({});
-    }
-    let Some(extensions) = extensions.as_object_mut() else {
-        return Err(internal("assertion extensions are not an object"));
-    };
-    extensions.insert("appid".to_owned(), json!(appid));
+    set_extension(options, "appid", appid)?;
     // `Assertion` is an externally tagged enum around webauthn-rs's state,
     // which keeps the AuthenticationState under `ast`.
     let Some(ast) = state
