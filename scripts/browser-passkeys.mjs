@@ -17,11 +17,14 @@
 //   2. signs in again with no username: "Sign in with a passkey";
 //   3. with the org's policy asking for a second factor always, signs in
 //      with the password and answers the second step with the passkey;
-//   4. checks the admin API shows the passkey as used, and that the pages
+//   4. adds an authenticator app (the QR code page, the code typed in) and
+//      signs in with the password and its code;
+//   5. checks the admin API shows the passkey as used, and that the pages
 //      raised no script error.
 // Exits non-zero, printing the server log, when anything is off.
 
 import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -56,6 +59,22 @@ function check(condition, what) {
     throw new Error("failed: " + what);
   }
   console.log("ok: " + what);
+}
+
+/// RFC 6238 (SHA-1, 30 s, 6 digits) for a base32 key, `steps` after now.
+function totp(base32, steps = 0) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of base32.replace(/[\s=]/g, "").toUpperCase()) {
+    bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + steps));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1000000;
+  return String(code).padStart(6, "0");
 }
 
 async function admin(base, method, path, body) {
@@ -204,7 +223,38 @@ async function main() {
       "signed in with the password and the passkey as second factor",
     );
 
-    // 4. What the server recorded.
+    // 4. An authenticator app: the QR code page, the first code, then a
+    //    sign-in with the password and the next code (a code is accepted
+    //    once, and the next time step is inside the ±1 window).
+    await page.goto(base + "/account/security");
+    await Promise.all([
+      page.waitForNavigation(),
+      page.click("form[action='/account/security/totp'] button[type=submit]"),
+    ]);
+    check((await page.locator(".qr svg").count()) === 1, "the QR code is an inline SVG");
+    const secret = (await page.textContent("code.secret")).trim();
+    await page.fill("#otp", totp(secret));
+    await Promise.all([page.waitForNavigation(), page.click("form button[type=submit]")]);
+    const activated = await page.content();
+    check(
+      activated.includes("Authenticator app added.") || activated.toLowerCase().includes("recovery code"),
+      "the authenticator app is active",
+    );
+    await context.clearCookies();
+    await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: false });
+    await page.goto(base + "/login?return_to=/account/security");
+    await passwordSignIn(page, "ada");
+    await page.fill("#otp", totp(secret, 1));
+    await Promise.all([
+      page.waitForNavigation(),
+      page.click("form:has(#otp) button[type=submit]"),
+    ]);
+    check(
+      (await page.textContent("h1")).includes("Security"),
+      "signed in with the password and the authenticator app's code",
+    );
+
+    // 5. What the server recorded.
     const factors = await admin(base, "GET", `/api/v1/users/${created.body.id}/factors`);
     const key = factors.body.items.find((f) => f.type === "webauthn");
     check(key && key.status === "active" && key.last_used_at, "the admin API shows the passkey used");
