@@ -234,6 +234,27 @@ async fn add_passkey(
     after_change(&state, &headers, &session, result, said).await
 }
 
+/// The form's `factor` id.
+fn factor_param(pairs: &[(String, String)]) -> Option<FactorId> {
+    param(pairs, "factor").and_then(|f| f.parse().ok())
+}
+
+/// After a factor's first code: the new recovery codes, to show once (the
+/// user had none left), else the page with `notice`.
+async fn activated(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: &SsoSession,
+    codes: &[Secret],
+    notice: &str,
+) -> Response {
+    if codes.is_empty() {
+        page(state, headers, session, StatusCode::OK, Some(notice), None).await
+    } else {
+        recovery_codes(codes)
+    }
+}
+
 /// The page after a change: `said.0` as its notice, or for a refused
 /// input `said.1` and the first validation message (400).
 async fn after_change<T>(
@@ -344,24 +365,22 @@ async fn activate_totp(
         Ok(checked) => checked,
         Err(response) => return response,
     };
-    let Some(factor) = param(&pairs, "factor").and_then(|f| f.parse::<FactorId>().ok()) else {
+    let Some(factor) = factor_param(&pairs) else {
         return failure(Error::NotFound("factor"));
     };
     let code = param(&pairs, "otp").unwrap_or("");
     let account = &state.services.account;
     match account.activate_totp(&ctx, &session, factor, code).await {
-        Ok(codes) if codes.is_empty() => {
-            page(
+        Ok(codes) => {
+            activated(
                 &state,
                 &headers,
                 &session,
-                StatusCode::OK,
-                Some("Authenticator app added."),
-                None,
+                &codes,
+                "Authenticator app added.",
             )
             .await
         }
-        Ok(codes) => recovery_codes(&codes),
         Err(Error::AuthFailed) => match account.pending_totp(&session, factor).await {
             Ok(enrolled) => totp_page(
                 &state,
@@ -507,24 +526,13 @@ async fn activate_phone(
         Ok(checked) => checked,
         Err(response) => return response,
     };
-    let Some(factor) = param(&pairs, "factor").and_then(|f| f.parse::<FactorId>().ok()) else {
+    let Some(factor) = factor_param(&pairs) else {
         return failure(Error::NotFound("factor"));
     };
     let code = param(&pairs, "otp").unwrap_or("");
     let account = &state.services.account;
     match account.activate_phone(&ctx, &session, factor, code).await {
-        Ok(codes) if codes.is_empty() => {
-            page(
-                &state,
-                &headers,
-                &session,
-                StatusCode::OK,
-                Some("Phone added."),
-                None,
-            )
-            .await
-        }
-        Ok(codes) => recovery_codes(&codes),
+        Ok(codes) => activated(&state, &headers, &session, &codes, "Phone added.").await,
         Err(Error::AuthFailed) => match account.pending_phone(&session, factor).await {
             Ok(pending) => phone_page(
                 &state,
@@ -551,7 +559,7 @@ async fn resend_phone(
         Ok(checked) => checked,
         Err(response) => return response,
     };
-    let Some(factor) = param(&pairs, "factor").and_then(|f| f.parse::<FactorId>().ok()) else {
+    let Some(factor) = factor_param(&pairs) else {
         return failure(Error::NotFound("factor"));
     };
     let account = &state.services.account;
@@ -598,7 +606,7 @@ async fn remove(
         Ok(checked) => checked,
         Err(response) => return response,
     };
-    let Some(factor) = param(&pairs, "factor").and_then(|f| f.parse::<FactorId>().ok()) else {
+    let Some(factor) = factor_param(&pairs) else {
         return failure(Error::NotFound("factor"));
     };
     let password = Secret::new(param(&pairs, "password").unwrap_or(""));
